@@ -1,0 +1,1 @@
+"""The Lab 6 autograder: grading.yml + a submission -> engine -> result model -> reporters."""

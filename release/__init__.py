@@ -1,0 +1,1 @@
+"""Building the student release (assignment/) from the reference (solutions/)."""

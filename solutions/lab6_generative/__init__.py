@@ -1,0 +1,10 @@
+"""Lab 6: generative modelling with a variational autoencoder on Fashion-MNIST.
+
+Modules, one concern each:
+
+- ``vae``        the model, the reparameterization trick and the two ELBO terms
+- ``schedules``  the KL warm-up schedule for beta
+- ``data``       Fashion-MNIST through torchvision, decoded once, batched by slicing
+- ``train_vae``  the training loop and the command ``python -m lab6_generative.train_vae``
+- ``anomaly``    anomaly scores, AUROC and latent interpolation
+"""

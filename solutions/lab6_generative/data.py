@@ -1,0 +1,129 @@
+"""Fashion-MNIST, loaded once through torchvision and batched by slicing.
+
+torchvision's usual pipeline (``transforms.ToTensor`` + ``DataLoader``) turns
+every image into a PIL image and back, one at a time, every epoch.  For 28x28
+images that costs more than the model itself.  Here we decode the whole set
+once into a single uint8 tensor, convert it to floats in [0, 1] once (exactly
+what ``ToTensor`` computes), and make each batch by indexing with a seeded
+random permutation.
+"""
+import contextlib
+import gzip
+import io
+import os
+import shutil
+
+import torch
+
+CLASSES = (
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+)
+RAW_FILES = (
+    "train-images-idx3-ubyte.gz",
+    "train-labels-idx1-ubyte.gz",
+    "t10k-images-idx3-ubyte.gz",
+    "t10k-labels-idx1-ubyte.gz",
+)
+SOURCE = "https://github.com/zalandoresearch/fashion-mnist (folder data/fashion)"
+
+
+class DataUnavailable(RuntimeError):
+    """Fashion-MNIST could be neither found on disk nor downloaded."""
+
+
+def raw_folder(data_dir):
+    """Where torchvision looks for the four files: ``<data_dir>/FashionMNIST/raw``."""
+    return os.path.join(data_dir, "FashionMNIST", "raw")
+
+
+def _unpack_gz_files(folder):
+    """Unpack ``X.gz`` to ``X`` next to it when only the archive is there.
+
+    torchvision reads the unpacked files; if it finds only archives it tries
+    to download them again (their checksums differ from the official ones when
+    they are not the official files).  Unpacking them here lets a student drop
+    the four downloaded ``.gz`` files into the folder and go.
+    """
+    for name in RAW_FILES:
+        archive = os.path.join(folder, name)
+        target = archive[: -len(".gz")]
+        if os.path.exists(archive) and not os.path.exists(target):
+            with gzip.open(archive, "rb") as src, open(target + ".part", "wb") as dst:
+                shutil.copyfileobj(src, dst)
+            os.replace(target + ".part", target)
+
+
+def _missing_message(data_dir, reason):
+    files = ", ".join(RAW_FILES)
+    return (
+        f"Fashion-MNIST is not in {raw_folder(data_dir)} and could not be downloaded ({reason}). "
+        f"Put the four files {files} into {raw_folder(data_dir)}/ "
+        f"(get them from {SOURCE}) or point --data-dir at a folder that has them."
+    )
+
+
+def load_fashion_mnist(data_dir=".data", train=True, download=True):
+    """Load one split of Fashion-MNIST with ``torchvision.datasets.FashionMNIST``.
+
+    Returns:
+        (images, labels): a uint8 tensor of shape (N, 28, 28) and an int64
+        tensor of shape (N,) with class indices 0..9 (names in ``CLASSES``).
+
+    Raises:
+        DataUnavailable: with a message naming the files and the folder when
+        the data is neither on disk nor downloadable, or a file is damaged.
+    """
+    from torchvision import datasets  # imported here: it is slow to import
+
+    folder = raw_folder(data_dir)
+    if os.path.isdir(folder):
+        try:
+            _unpack_gz_files(folder)
+        except (OSError, EOFError) as err:
+            raise DataUnavailable(f"could not unpack a file in {folder}: {err}") from None
+    try:
+        # torchvision prints one line per download attempt; keep them quiet.
+        with contextlib.redirect_stdout(io.StringIO()):
+            dataset = datasets.FashionMNIST(data_dir, train=train, download=download)
+    except Exception as err:  # no network, or "Dataset not found"
+        if _all_present(folder):
+            raise DataUnavailable(
+                f"the Fashion-MNIST files in {folder} could not be read ({err}); "
+                "delete them and download them again"
+            ) from None
+        reason = "download switched off" if not download else f"{type(err).__name__}: {err}".splitlines()[0]
+        raise DataUnavailable(_missing_message(data_dir, reason)) from None
+    return dataset.data, dataset.targets
+
+
+def _all_present(folder):
+    return all(os.path.exists(os.path.join(folder, name[: -len(".gz")])) for name in RAW_FILES)
+
+
+def to_float(images):
+    """uint8 images (N, 28, 28) -> float32 (N, 1, 28, 28) in [0, 1], as ``ToTensor`` does."""
+    return images.unsqueeze(1).to(torch.float32).div_(255)
+
+
+def batches(x, batch_size, generator=None, shuffle=True, drop_last=True):
+    """Yield mini-batches of ``x`` along its first dimension.
+
+    With ``shuffle`` the order is a random permutation drawn from
+    ``generator`` (a seeded ``torch.Generator`` gives the same batches every
+    run).  ``drop_last`` skips a final batch smaller than ``batch_size``, as
+    the original lab's DataLoader did.
+    """
+    n = x.shape[0]
+    order = torch.randperm(n, generator=generator) if shuffle else None
+    stop = n - n % batch_size if drop_last else n
+    for start in range(0, stop, batch_size):
+        if order is None:
+            yield x[start:start + batch_size]
+        else:
+            yield x[order[start:start + batch_size]]
+
+
+def num_batches(n, batch_size, drop_last=True):
+    """How many batches ``batches`` yields for n examples."""
+    return n // batch_size if drop_last else -(-n // batch_size)

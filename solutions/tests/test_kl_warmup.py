@@ -1,0 +1,38 @@
+"""Public tests for kl_warmup(epoch, warmup_epochs, beta_max).  Run: pytest tests/test_kl_warmup.py"""
+import pytest
+
+from lab6_generative.schedules import kl_warmup
+
+
+@pytest.mark.parametrize("epoch, expected", [(0, 0.0), (1, 1 / 3), (2, 2 / 3), (3, 1.0), (4, 1.0), (10, 1.0)])
+def test_matches_the_original_lab(epoch, expected):
+    beta = kl_warmup(epoch, 3)
+    assert beta == pytest.approx(expected), (
+        f"kl_warmup({epoch}, 3) = {beta}, expected min(1, {epoch}/3) = {expected:.4f}"
+        + (" (beta must be exactly 0 at epoch 0: check for an off-by-one)" if epoch == 0 else "")
+        + (" (after the warm-up beta stays at beta_max: clamp it)" if epoch > 3 else ""))
+
+
+def test_beta_max_scales_the_schedule():
+    assert kl_warmup(1, 2, beta_max=4.0) == pytest.approx(2.0), "halfway through the warm-up beta is beta_max / 2"
+    assert kl_warmup(7, 2, beta_max=0.5) == pytest.approx(0.5), "after the warm-up beta is beta_max"
+
+
+def test_no_warmup():
+    for epoch in (0, 1, 5):
+        beta = kl_warmup(epoch, 0, beta_max=0.7)
+        assert beta == pytest.approx(0.7), (
+            f"kl_warmup({epoch}, 0, beta_max=0.7) = {beta}, expected 0.7: warmup_epochs == 0 means no warm-up "
+            "(and no division by zero)")
+
+
+def test_returns_a_number():
+    beta = kl_warmup(1, 4)
+    assert isinstance(beta, (int, float)) or hasattr(beta, "__float__"), (
+        f"kl_warmup returned {type(beta).__name__}, expected a float")
+
+
+@pytest.mark.parametrize("args", [(-1, 3), (2, -1), (2, 3, -1.0)])
+def test_negative_arguments_raise(args):
+    with pytest.raises(ValueError):
+        kl_warmup(*args)
