@@ -92,7 +92,7 @@ def load_fashion_mnist(data_dir=".data", train=True, download=True):
                 f"the Fashion-MNIST files in {folder} could not be read ({err}); "
                 "delete them and download them again"
             ) from None
-        reason = "download switched off" if not download else f"{type(err).__name__}: {err}".splitlines()[0]
+        reason = "download switched off" if not download else "the download failed: is this machine offline?"
         raise DataUnavailable(_missing_message(data_dir, reason)) from None
     return dataset.data, dataset.targets
 

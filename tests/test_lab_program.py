@@ -1,0 +1,157 @@
+"""The programs students run, end to end on the tiny offline Fashion-MNIST."""
+import json
+
+import pytest
+
+from conftest import ASSIGNMENT, SOLUTIONS, run_module
+
+TRAIN = "lab6_generative.train_vae"
+ARTIFACTS = ("samples.png", "reconstructions.png", "loss_curve.png", "history.json", "vae.safetensors")
+
+
+def train(out_dir, data_dir, *extra, tree=SOLUTIONS):
+    return run_module(tree, TRAIN, "--data-dir", data_dir, "--subset", 512, "--epochs", 3,
+                      "--out-dir", out_dir, "--device", "cpu", *extra)
+
+
+@pytest.fixture(scope="module")
+def two_runs(fake_data_dir, tmp_path_factory):
+    """The training command run twice with the same seed."""
+    runs = []
+    for name in ("first", "second"):
+        out = tmp_path_factory.mktemp(name)
+        runs.append((train(out, fake_data_dir), out))
+    return runs
+
+
+def test_training_writes_every_artifact_and_reports_acceptance(two_runs):
+    proc, out = two_runs[0]
+    assert proc.returncode == 0, proc.stderr
+    for name in ARTIFACTS:
+        assert (out / name).stat().st_size > 0, f"{name} missing"
+    history = json.loads((out / "history.json").read_text())
+    assert [row["epoch"] for row in history["epochs"]] == [0, 1, 2]
+    assert set(history["epochs"][0]) == {"epoch", "loss", "recon", "kl", "beta", "seconds"}
+    assert [row["beta"] for row in history["epochs"]] == pytest.approx([0, 1 / 3, 2 / 3])
+    for row in history["epochs"]:
+        assert row["loss"] == pytest.approx(row["recon"] + row["beta"] * row["kl"], rel=1e-4)
+    # one line per epoch, as the original lab prints them
+    assert [line.split(":")[0] for line in proc.stdout.splitlines() if line.startswith("ep")] == ["ep0", "ep1", "ep2"]
+    drop = history["acceptance"]["loss_drop"]
+    assert "Acceptance: PASS" in proc.stdout and drop >= 0.2
+    assert f"{100 * drop:.1f}%" in proc.stdout
+
+
+def test_same_seed_same_history(two_runs):
+    (first, out1), (second, out2) = two_runs
+    assert first.returncode == second.returncode == 0
+
+    def without_timings(out):
+        history = json.loads((out / "history.json").read_text())
+        for row in history["epochs"]:
+            row.pop("seconds")
+        return history
+
+    assert without_timings(out1) == without_timings(out2)
+    assert (out1 / "vae.safetensors").read_bytes() == (out2 / "vae.safetensors").read_bytes()
+
+
+def test_another_seed_gives_another_history(two_runs, fake_data_dir, tmp_path):
+    proc = train(tmp_path, fake_data_dir, "--seed", 7, "--epochs", 1)
+    assert proc.returncode == 0, proc.stderr
+    other = json.loads((tmp_path / "history.json").read_text())["epochs"][0]["loss"]
+    first = json.loads((two_runs[0][1] / "history.json").read_text())["epochs"][0]["loss"]
+    assert other != first
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--epochs", "-1"], "--epochs: must be >= 1, got -1"),
+    (["--epochs", "two"], "--epochs: expected an integer, got 'two'"),
+    (["--device", "tpu"], "invalid choice: 'tpu'"),
+    (["--lr", "0"], "--lr: must be > 0"),
+    (["--batch-sise", "64"], "unrecognized arguments: --batch-sise"),
+])
+def test_bad_arguments_get_one_line_and_exit_2(tmp_path, args, message):
+    proc = run_module(SOLUTIONS, TRAIN, "--out-dir", tmp_path, *args)
+    assert proc.returncode == 2
+    assert message in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_missing_data_offline_names_the_files_and_the_folder(tmp_path):
+    data_dir = tmp_path / "nowhere"
+    proc = run_module(SOLUTIONS, TRAIN, "--data-dir", data_dir, "--out-dir", tmp_path / "out")
+    assert proc.returncode == 1
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    for name in ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
+                 "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
+        assert name in lines[0]
+    assert str(data_dir / "FashionMNIST" / "raw") in lines[0]
+
+
+def test_damaged_data_file_is_reported(tmp_path, fake_data_dir):
+    import shutil
+
+    data_dir = tmp_path / "data"
+    shutil.copytree(fake_data_dir, data_dir)
+    raw = data_dir / "FashionMNIST" / "raw"
+    (raw / "train-images-idx3-ubyte.gz").unlink()
+    (raw / "train-images-idx3-ubyte").write_bytes(b"not an idx file")
+    proc = run_module(SOLUTIONS, TRAIN, "--data-dir", data_dir, "--out-dir", tmp_path / "out")
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert "could not be read" in proc.stderr
+
+
+def test_batch_larger_than_subset_is_refused(tmp_path, fake_data_dir):
+    proc = train(tmp_path, fake_data_dir, "--batch-size", 1024)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "--batch-size 1024 is larger than --subset 512" in proc.stderr
+
+
+def test_stubs_say_what_is_missing(tmp_path, fake_data_dir):
+    proc = train(tmp_path, fake_data_dir, tree=ASSIGNMENT)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert "kl_warmup() in lab6_generative/schedules.py is not implemented yet" in proc.stderr
+
+
+def test_anomaly_holdout_writes_auroc_plots_and_interpolation(tmp_path, fake_data_dir):
+    proc = run_module(SOLUTIONS, "lab6_generative.anomaly", "--holdout-class", 1, "--data-dir", fake_data_dir,
+                      "--subset", 512, "--epochs", 2, "--out-dir", tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads((tmp_path / "anomaly.json").read_text())["results"][0]
+    assert result["holdout_class"] == 1 and result["class_name"] == "Trouser"
+    assert set(result["auroc"]) == {"reconstruction", "neg_elbo"}
+    assert all(0.0 <= v <= 1.0 for v in result["auroc"].values())
+    for name in ("anomaly_class1.png", "interpolation.png", "vae_holdout1.safetensors"):
+        assert (tmp_path / name).stat().st_size > 0
+    assert f"{result['auroc']['reconstruction']:.3f}" in proc.stdout
+
+    # the saved model can be scored again without training, with the same result
+    again = run_module(SOLUTIONS, "lab6_generative.anomaly", "--holdout-class", 1, "--data-dir", fake_data_dir,
+                       "--model", tmp_path / "vae_holdout1.safetensors", "--out-dir", tmp_path / "again")
+    assert again.returncode == 0, again.stderr
+    rescored = json.loads((tmp_path / "again" / "anomaly.json").read_text())["results"][0]
+    assert rescored["auroc"] == result["auroc"]
+    assert "Note:" not in again.stdout  # trained with this very class held out
+
+
+def test_anomaly_all_classes_prints_a_table(tmp_path, fake_data_dir):
+    proc = run_module(SOLUTIONS, "lab6_generative.anomaly", "--all-classes", "--data-dir", fake_data_dir,
+                      "--subset", 256, "--epochs", 1, "--out-dir", tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    rows = [line for line in proc.stdout.splitlines() if line[:1].isdigit()]
+    assert [int(row.split()[0]) for row in rows] == list(range(10))
+    assert len(json.loads((tmp_path / "anomaly.json").read_text())["results"]) == 10
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--holdout-class", "12"], "invalid choice"),
+    ([], "one of the arguments --holdout-class --all-classes is required"),
+    (["--holdout-class", "1", "--model", "nope.safetensors"], "could not load nope.safetensors"),
+])
+def test_anomaly_bad_arguments(tmp_path, fake_data_dir, args, message):
+    proc = run_module(SOLUTIONS, "lab6_generative.anomaly", "--data-dir", fake_data_dir, "--out-dir", tmp_path, *args)
+    assert proc.returncode == 2 and message in proc.stderr, proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1

@@ -1,0 +1,75 @@
+"""The public tests (solutions/tests/, shipped as assignment/tests/) against both trees."""
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from conftest import ASSIGNMENT, SOLUTIONS, offline_env
+
+ORIGINAL_LAB_TEST = '''
+def test_vae_shapes():
+    from lab6_generative.train_vae import VAE
+    import torch
+    m=VAE(z=8); x=torch.rand(4,1,28,28)
+    xr, loss, r, k = m(x, beta=1.0)
+    assert xr.shape==(4,1,28,28)
+'''
+
+
+def run_pytest(tree, tmp_path, *args):
+    """Run pytest as a student would (from the tree's root); return {test id: outcome}."""
+    report = tmp_path / f"{tree.name}.xml"
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", f"--junitxml={report}", *args],
+                          cwd=tree, env=offline_env(), capture_output=True, text=True, timeout=300)
+    outcomes = {}
+    for case in ET.parse(report).getroot().iter("testcase"):
+        kinds = [child.tag for child in case if child.tag in ("failure", "error", "skipped")]
+        outcomes[f"{case.get('classname')}::{case.get('name')}"] = kinds[0] if kinds else "passed"
+    return proc, outcomes
+
+
+def test_original_lab_test_passes_unchanged_on_solutions(tmp_path):
+    test_file = tmp_path / "test_original.py"
+    test_file.write_text(ORIGINAL_LAB_TEST)
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(test_file)],
+                          cwd=SOLUTIONS, env=offline_env(PYTHONPATH=str(SOLUTIONS)),
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_every_public_test_passes_on_solutions(tmp_path):
+    proc, outcomes = run_pytest(SOLUTIONS, tmp_path)
+    assert len(outcomes) >= 20, f"expected the public test suite, found {len(outcomes)} tests"
+    assert set(outcomes.values()) == {"passed"}, proc.stdout[-3000:]
+
+
+def test_every_public_test_fails_cleanly_on_the_stubs(tmp_path):
+    proc, outcomes = run_pytest(ASSIGNMENT, tmp_path)
+    _, solution_outcomes = run_pytest(SOLUTIONS, tmp_path)
+    assert set(outcomes) == set(solution_outcomes), "the release must ship the same public tests"
+    not_failed = {test: outcome for test, outcome in outcomes.items() if outcome != "failure"}
+    assert not not_failed, f"on the stubs every test must fail (not pass, error or skip): {not_failed}"
+    assert "NotImplementedError" in proc.stdout
+
+
+@pytest.mark.parametrize("test_file", sorted(p.name for p in (SOLUTIONS / "tests").glob("test_*.py")))
+def test_public_tests_catch_a_wrong_implementation(tmp_path, test_file):
+    """Each public test file fails on the solutions with its TODO broken in a typical way."""
+    import shutil
+
+    tree = tmp_path / "broken"
+    shutil.copytree(SOLUTIONS, tree, ignore=shutil.ignore_patterns("__pycache__", ".data", "outputs"))
+    bugs = {  # a classic mistake for each TODO, as a text substitution in the reference
+        "test_reparameterize.py": ("vae.py", "std = torch.exp(0.5 * logvar)", "std = torch.exp(logvar)"),
+        "test_kl_divergence.py": ("vae.py", "dim=-1)\n", "dim=-1) / mu.shape[-1]\n"),
+        "test_kl_warmup.py": ("schedules.py", "min(1.0, epoch / warmup_epochs)", "(epoch + 1) / warmup_epochs"),
+        "test_shapes.py": ("vae.py", "return self.dec(z).view(-1, 1, 28, 28)", "return self.dec(z)"),
+    }
+    module, old, new = bugs[test_file]
+    path = tree / "lab6_generative" / module
+    source = path.read_text()
+    assert old in source, f"the bug for {test_file} no longer applies to {module}"
+    path.write_text(source.replace(old, new))
+    _, outcomes = run_pytest(tree, tmp_path, f"tests/{test_file}")
+    assert "failure" in outcomes.values(), f"{test_file} did not notice: {outcomes}"
