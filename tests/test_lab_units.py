@@ -124,3 +124,40 @@ def test_set_seed_makes_sampling_repeatable(lab):
     assert torch.equal(a, torch.randn(3))
     assert torch.are_deterministic_algorithms_enabled()
     torch.use_deterministic_algorithms(False)
+
+
+def test_decoded_cache_skips_torchvision_and_follows_the_raw_files(tmp_path, fake_data_dir):
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    from conftest import SOLUTIONS, offline_env
+
+    data_dir = tmp_path / "data"
+    shutil.copytree(fake_data_dir / "FashionMNIST" / "raw", data_dir / "FashionMNIST" / "raw")
+    probe = ("import sys; from lab6_generative.data import load_fashion_mnist as load; "
+             f"x, y = load({str(data_dir)!r}, download=False); "
+             "print(int(x.sum()), int(y.sum()), 'torchvision' in sys.modules)")
+
+    def load():
+        proc = subprocess.run([sys.executable, "-c", probe], cwd=SOLUTIONS, env=offline_env(),
+                              capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout.split()
+
+    first = load()
+    assert first[2] == "True", "the first load goes through torchvision"
+    assert (data_dir / "FashionMNIST" / "lab6-cache" / "train.safetensors").exists()
+    second = load()
+    assert second == first[:2] + ["False"], "the second load reads the cache, without torchvision"
+    # replace the raw images: the cache must notice and decode again
+    from autograder.fakedata import write_fashion_mnist
+
+    other = tmp_path / "other"
+    write_fashion_mnist(str(other), n_train=600, n_test=300, seed=9, compress=False)
+    raw = data_dir / "FashionMNIST" / "raw" / "train-images-idx3-ubyte"
+    shutil.copyfile(other / "FashionMNIST" / "raw" / "train-images-idx3-ubyte", raw)
+    os.utime(raw, ns=(1, 1))
+    third = load()
+    assert third[2] == "True" and third[0] != first[0]
