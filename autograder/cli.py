@@ -1,0 +1,82 @@
+"""The command line: ``python -m autograder COMMAND ...``.
+
+    python -m autograder grade SUBMISSION [--results FILE] [--classroom50 FILE] [--github]
+                                          [--rubric FILE] [--checks-dir DIR] [--public-only] [--only ID]
+
+Each subcommand lives in a module with a ``register(subparsers)`` function
+that adds its parser and sets ``run`` (args -> exit code); ``SUBCOMMANDS``
+lists those modules, so adding a command is one line there.
+
+Exit codes of ``grade``: 0 grading completed (whatever the score); 2 usage
+error (one line on stderr, no traceback); 3 grading completed but a check hit
+an internal grader error (reports written, that test scored 0); 1 the grader
+itself crashed.
+"""
+import argparse
+import importlib
+import sys
+
+from .errors import UsageError
+
+SUBCOMMANDS = ("autograder.cli",)  # modules with register(subparsers), e.g. add "autograder.grade_all"
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line instead of argparse's usage dump
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def register(subparsers):
+    """Add the ``grade`` command."""
+    p = subparsers.add_parser("grade", help="grade one submission",
+                              description="Grade one submission: a folder containing lab6_generative/.")
+    p.add_argument("submission", help="folder containing the package lab6_generative/")
+    p.add_argument("--results", default="results.json", metavar="FILE",
+                   help="Gradescope results file to write (default: results.json)")
+    p.add_argument("--classroom50", metavar="FILE", help="also write Classroom 50's result.json here")
+    p.add_argument("--github", action="store_true",
+                   help="also write $GITHUB_STEP_SUMMARY, the `result` output in $GITHUB_OUTPUT "
+                        "and ::error annotations")
+    p.add_argument("--rubric", metavar="FILE", help="the rubric (default: grading.yml of this repository)")
+    p.add_argument("--checks-dir", action="append", default=[], metavar="DIR",
+                   help="folder with check files (test_<id>.py), searched before autograder/checks/; "
+                        "repeatable")
+    p.add_argument("--public-only", action="store_true", help="skip the hidden checks")
+    p.add_argument("--only", metavar="ID", help="grade just this rubric check")
+    p.set_defaults(run=run_grade)
+
+
+def run_grade(args):
+    """Grade, print the table, write every requested report."""
+    from . import rubric as rubric_mod
+    from .engine import grade
+    from .reporters import classroom50, console, github, gradescope
+
+    rubric = rubric_mod.load(args.rubric) if args.rubric else rubric_mod.load()
+    result = grade(args.submission, rubric, checks_dirs=args.checks_dir,
+                   public_only=args.public_only, only=args.only)
+    print(console.table(result))
+    gradescope.write(result, args.results)
+    if args.classroom50:
+        classroom50.write(result, args.classroom50)
+    if args.github:
+        github.write(result)
+    return 3 if result.internal_errors else 0
+
+
+def build_parser():
+    parser = _Parser(prog="python -m autograder", description="The Lab 6 autograder.")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    subparsers.required = True
+    for name in SUBCOMMANDS:
+        importlib.import_module(name).register(subparsers)
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except UsageError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2

@@ -1,0 +1,194 @@
+"""Grade one submission: rubric + submission -> pytest over the check files -> Result.
+
+The check files run under pytest *in the grading process*; they never import
+the student's code.  Their ``worker`` fixture (autograder/checks/conftest.py)
+is a ``session.CheckHandle`` supplied by the ``Collector`` plugin below, which
+also records every test's outcome.  The engine then turns outcomes into
+points with ``results.split_points``.
+
+    from autograder.engine import grade
+    result = grade("solutions")            # -> results.Result
+"""
+import os
+import time
+
+import pytest
+
+from . import errors, rubric as rubric_mod
+from .results import CheckResult, Result, TestResult, clip, split_points
+from .session import Session
+
+PACKAGE = "lab6_generative"
+ENGINE_KEY = pytest.StashKey()  # config.stash[ENGINE_KEY] is the running Collector
+
+
+def check_submission(submission):
+    """Raise UsageError unless ``submission`` is a folder containing the lab's package."""
+    if not os.path.isdir(submission):
+        raise errors.UsageError(f"submission folder {submission} does not exist")
+    if not os.path.isdir(os.path.join(submission, PACKAGE)):
+        raise errors.UsageError(
+            f"{submission} has no {PACKAGE}/ folder: pass the folder that contains the package "
+            "(a student repository, assignment/ or solutions/)")
+
+
+def _message(exc):
+    """The student-facing message for an exception a test ended with, and whether it is ours."""
+    if isinstance(exc, errors.GradingFailure):
+        return str(exc), False
+    if isinstance(exc, AssertionError):
+        text = str(exc).split("\nassert ")[0].strip()  # drop pytest's introspection, if any
+        return text or "a check failed", False
+    inner = getattr(exc, "exceptions", None)  # hypothesis' FlakyFailure and exception groups
+    if inner:
+        text, internal = _message(inner[0])
+        if type(exc).__name__.startswith("Flaky"):
+            text = ("your code gave different results for the same inputs when called again "
+                    f"(an unseeded random generator?): {text}")
+        return text, internal
+    return f"internal error in the grader: {type(exc).__name__}: {exc}", True
+
+
+def _test_name(item):
+    doc = (getattr(item, "function", None) and item.function.__doc__) or ""
+    name = doc.strip().splitlines()[0].rstrip(".") if doc.strip() else item.name
+    callspec = getattr(item, "callspec", None)
+    return f"{name} [{callspec.id}]" if callspec else name
+
+
+class Collector:
+    """pytest plugin: hands each check file its worker handle and records every outcome."""
+
+    def __init__(self, session, checks_by_file):
+        self.session = session
+        self.checks_by_file = checks_by_file          # abspath -> rubric Check
+        self.handles = {}                             # check id -> CheckHandle
+        self.items = {}                               # check id -> [(nodeid, name)]
+        self.outcomes = {}                            # nodeid -> (status, message)
+        self.passed = set()                           # nodeids whose test body passed
+        self.seconds = {}                             # nodeid -> seconds
+        self.internal = []                            # internal-error messages
+
+    def pytest_configure(self, config):
+        config.stash[ENGINE_KEY] = self
+
+    def check_for(self, path):
+        return self.checks_by_file.get(os.path.abspath(str(path)))
+
+    def handle_for(self, path):
+        """The CheckHandle for the check that owns test file ``path`` (one per check)."""
+        check = self.check_for(path)
+        if check.id not in self.handles:
+            self.handles[check.id] = self.session.handle(check.id, check.timeout)
+        return self.handles[check.id]
+
+    def pytest_collectreport(self, report):
+        if report.failed:
+            self.internal.append(f"could not load {report.nodeid}: {clip(str(report.longrepr), 500)}")
+
+    def pytest_collection_modifyitems(self, items):
+        for item in items:
+            check = self.check_for(item.path)
+            if check is not None:
+                self.items.setdefault(check.id, []).append((item.nodeid, _test_name(item)))
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item, call):
+        outcome = yield
+        report = outcome.get_result()
+        self.seconds[item.nodeid] = self.seconds.get(item.nodeid, 0.0) + call.duration
+        if report.failed and item.nodeid not in self.outcomes:
+            text, internal = _message(call.excinfo.value) if call.excinfo else ("failed", True)
+            if internal:
+                self.internal.append(f"{item.nodeid}: {text}")
+            self.outcomes[item.nodeid] = ("failed", text)
+        elif report.skipped and item.nodeid not in self.outcomes:
+            self.outcomes[item.nodeid] = ("failed", "the check skipped this test")
+        elif report.when == "call" and report.passed:
+            self.passed.add(item.nodeid)
+
+    def outcome(self, nodeid):
+        """(status, message) of a test; a test that never ran did not pass."""
+        if nodeid in self.outcomes:
+            return self.outcomes[nodeid]
+        return ("passed", "") if nodeid in self.passed else ("failed", "not run")
+
+
+def _run_pytest(files, collector):
+    """Run pytest in this process on ``files``, quietly, with only our plugins."""
+    args = [*files, "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:warnings",
+            "--noconftest", "-p", "autograder.checks.conftest", "--assert=plain", "--capture=sys",
+            "-c", os.devnull, "--rootdir", rubric_mod.CHECKS_DIR, "--import-mode=importlib"]
+    saved = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    try:
+        return pytest.main(args, plugins=[collector])
+    finally:
+        if saved is None:
+            os.environ.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)
+        else:
+            os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = saved
+
+
+def grade(submission, rubric=None, *, checks_dirs=(), public_only=False, only=None):
+    """Grade ``submission`` (a folder containing lab6_generative/) and return a Result.
+
+    Args:
+        rubric: a loaded ``rubric.Rubric`` (default: grading.yml at the repository root).
+        checks_dirs: folders searched for check files before autograder/checks/.
+        public_only: do not run hidden checks (they are reported as skipped).
+        only: a check id: grade just that check.
+
+    Raises:
+        errors.UsageError: the submission folder or the rubric is unusable.
+    """
+    started = time.monotonic()
+    rubric = rubric or rubric_mod.load()
+    check_submission(submission)
+    files = rubric_mod.locate(rubric, checks_dirs)
+    selected = [rubric.check(only)] if only else list(rubric.checks)
+    skipped, to_run = {}, {}
+    for check in selected:
+        if check.hidden and public_only:
+            skipped[check.id] = "hidden check: not run (--public-only); the course autograder runs it"
+        elif files[check.id] is None:
+            skipped[check.id] = ("hidden check: its test file is not available here; "
+                                 "the course autograder runs it")
+        else:
+            to_run[os.path.abspath(files[check.id])] = check
+
+    session = Session(submission, rubric.limits)
+    collector = Collector(session, to_run)
+    try:
+        if to_run:
+            _run_pytest(list(to_run), collector)
+    finally:
+        session.close()
+
+    checks = [_check_result(check, collector, skipped.get(check.id)) for check in selected]
+    notes = []
+    skipped_points = sum(c.points for c in checks if c.status == "skipped")
+    if skipped_points:
+        notes.append(f"{skipped_points} points are in hidden checks that were not run here.")
+    internal = list(collector.internal)
+    for check in checks:
+        if check.status != "skipped" and not check.tests:
+            internal.append(f"check {check.id!r}: its test file has no tests")
+    output = clip(session.capture.text(), 4000) if session.capture.total else ""
+    return Result(submission=submission, total=rubric.total, checks=checks, output=output,
+                  notes=notes, internal_errors=internal, seconds=time.monotonic() - started)
+
+
+def _check_result(check, collector, skip_reason):
+    """Points for one check from its tests' outcomes."""
+    if skip_reason:
+        tests = [TestResult(check.title, check.id, check.points, "skipped", skip_reason)]
+        return CheckResult(check.id, check.title, check.points, check.visibility, tests)
+    items = collector.items.get(check.id, [])
+    tests = []
+    for (nodeid, name), points in zip(items, split_points(check.points, len(items))):
+        status, message = collector.outcome(nodeid)
+        tests.append(TestResult(name, check.id, points, status, clip(message),
+                                collector.seconds.get(nodeid, 0.0)))
+    return CheckResult(check.id, check.title, check.points, check.visibility, tests,
+                       sum(t.seconds for t in tests))

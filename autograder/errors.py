@@ -1,0 +1,66 @@
+"""Why a check failed when it was not an assertion: the student's code raised, hung or crashed.
+
+Each exception's ``str()`` is the message the student reads.  The checks let
+them propagate (or catch ``StudentError`` when an exception is what they
+expect); the engine turns them into failed tests.
+"""
+
+
+class GradingFailure(Exception):
+    """Base class: a test failed for a reason other than a failed assertion."""
+
+
+class UsageError(Exception):
+    """The grader was called wrongly (missing folder, no package, bad rubric): exit code 2."""
+
+
+class StudentError(GradingFailure):
+    """The student's code raised an exception; ``info`` comes from probes.describe_exception."""
+
+    def __init__(self, info, what=None):
+        self.info, self.what = info, what
+        super().__init__(self._message())
+
+    def is_a(self, name):
+        """True if the exception is a ``name`` (ValueError, ...) or a subclass of it."""
+        return name in self.info.get("mro", ())
+
+    def _message(self):
+        info = self.info
+        where = f" (at {info['where']})" if info.get("where") else ""
+        error = f"{info.get('type')}: {info.get('message')}".rstrip(": ")
+        if info.get("during_import"):
+            return f"{info['during_import']} could not be imported: {error}{where}"
+        called = f"{self.what} raised" if self.what else "your code raised"
+        return f"{called} {error}{where}"
+
+
+class NotImplementedYet(StudentError):
+    """The student's function still raises NotImplementedError (the stub)."""
+
+    def _message(self):
+        where = self.info.get("where") or (self.what or "a function")
+        return (f"not implemented yet: {where} raises NotImplementedError; replace the "
+                "`raise NotImplementedError()` under `# YOUR CODE HERE` with your code")
+
+
+class BadResult(GradingFailure):
+    """What the student's code returned could not be examined (wrong type, broken tensor...)."""
+
+
+class TimedOut(GradingFailure):
+    """A call into the worker ran past its time limit; the worker was killed."""
+
+
+class WorkerCrashed(GradingFailure):
+    """The worker process died while running the student's code."""
+
+
+class ImportFailed(GradingFailure):
+    """The submission could not be imported at all (it hung, crashed or exited on import)."""
+
+
+def student_error(info, what=None):
+    """The right StudentError subclass for an exception description."""
+    cls = NotImplementedYet if "NotImplementedError" in info.get("mro", ()) else StudentError
+    return cls(info, what)

@@ -1,0 +1,287 @@
+"""The grader's probes: they run inside the worker and call the student's code.
+
+Each probe takes inputs the grader sent, calls the submission's functions on
+them and returns what came back: tensors and JSON values, which the grader
+judges.  A probe never decides pass or fail.
+
+An exception raised by the student's code (including ``SystemExit``) is
+caught and reported as ``StudentRaised``; anything else going wrong while a
+probe examines a result (a non-tensor where a tensor was expected, a tensor
+subclass that refuses to be copied, ...) propagates as an ordinary exception
+and the worker reports it as a bad result.
+"""
+import importlib
+import numbers
+import os
+import traceback
+
+import torch
+
+MODULES = {
+    "package": "lab6_generative",
+    "vae": "lab6_generative.vae",
+    "schedules": "lab6_generative.schedules",
+    "train_vae": "lab6_generative.train_vae",
+}
+_modules = {}
+_import_errors = {}
+_submission = None
+
+
+class StudentRaised(Exception):
+    """The student's code raised; ``info`` describes the exception for the grader."""
+
+    def __init__(self, info):
+        super().__init__(info.get("type"))
+        self.info = info
+
+
+def safe_str(value, limit=300):
+    try:
+        text = str(value)
+    except BaseException:  # a hostile __str__
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _where(tb):
+    """'reparameterize() in lab6_generative/vae.py, line 77' for the deepest submission frame."""
+    best = None
+    for frame in traceback.extract_tb(tb):
+        path = os.path.abspath(frame.filename)
+        if _submission and path.startswith(_submission + os.sep):
+            best = f"{frame.name}() in {os.path.relpath(path, _submission)}, line {frame.lineno}"
+    return best
+
+
+def describe_exception(exc, during_import=None):
+    """JSON description of an exception raised by the student's code."""
+    info = {
+        "type": type(exc).__name__,
+        "mro": [cls.__name__ for cls in type(exc).__mro__],
+        "message": safe_str(exc),
+        "where": _where(exc.__traceback__),
+        "during_import": during_import,
+    }
+    if isinstance(exc, SyntaxError) and exc.filename:
+        path = os.path.abspath(exc.filename)
+        rel = os.path.relpath(path, _submission) if _submission else exc.filename
+        info["where"] = f"{rel}, line {exc.lineno}"
+    return info
+
+
+def student_call(fn, *args, **kwargs):
+    """Call the student's ``fn``; whatever it raises becomes StudentRaised."""
+    try:
+        return fn(*args, **kwargs)
+    except BaseException as exc:  # SystemExit and KeyboardInterrupt included
+        raise StudentRaised(describe_exception(exc)) from None
+
+
+def import_submission(submission):
+    """Import the package and its modules; record each module's failure, if any."""
+    global _submission
+    _submission = os.path.abspath(submission)
+    report = {}
+    for short, name in MODULES.items():
+        try:
+            module = importlib.import_module(name)
+        except BaseException as exc:
+            _import_errors[short] = describe_exception(exc, during_import=name)
+            report[short] = _import_errors[short]
+            continue
+        where = os.path.abspath(getattr(module, "__file__", None) or _submission)
+        if not where.startswith(_submission + os.sep):
+            _import_errors[short] = {
+                "type": "ImportError", "mro": ["ImportError"], "where": None, "during_import": name,
+                "message": f"{name} was imported from {where}, not from the submission folder"}
+            report[short] = _import_errors[short]
+            continue
+        _modules[short] = module
+        report[short] = None
+    return report
+
+
+def module(short):
+    """The submission's module ``short`` ('vae', 'schedules', ...), or StudentRaised if it did not import."""
+    if short in _import_errors:
+        raise StudentRaised(_import_errors[short])
+    return _modules[short]
+
+
+def function(short, name):
+    """The submission's ``module.name``, or StudentRaised(AttributeError) if it is missing."""
+    mod = module(short)
+    if not hasattr(mod, name):
+        raise StudentRaised({"type": "AttributeError", "mro": ["AttributeError"], "where": None,
+                             "during_import": None,
+                             "message": f"{MODULES[short]} has no attribute {name!r}"})
+    return getattr(mod, name)
+
+
+def describe(value):
+    """What came back: the tensor itself (as a plain copy) plus its metadata, or a repr."""
+    if isinstance(value, torch.Tensor):
+        return {
+            "tensor": value,
+            "type": type(value).__name__,
+            "dtype": str(value.dtype),
+            "device": str(value.device),
+            "shape": list(value.shape),
+            "requires_grad": bool(value.requires_grad),
+            "has_grad_fn": value.grad_fn is not None,
+        }
+    return {"tensor": None, "type": type(value).__name__, "repr": safe_str(repr(value), 200)}
+
+
+def describe_number(value):
+    """A returned number: its type, whether it is a real number, and its float value."""
+    out = {"type": type(value).__name__, "repr": safe_str(repr(value), 200),
+           "is_real": isinstance(value, numbers.Real), "value": None}
+    if isinstance(value, numbers.Real):
+        out["value"] = float(value)
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Probes: name -> function(**kwargs) -> JSON/tensor payload
+# ---------------------------------------------------------------------------
+
+def p_reparameterize(mu, logvar, seed=None, repeat=1, grad_weight=None):
+    """Call reparameterize(mu, logvar) ``repeat`` times after an optional seed.
+
+    With ``grad_weight`` w, mu and logvar require grad and the probe back-propagates
+    sum(w * z) through the first z, returning the gradients.
+    """
+    fn = function("vae", "reparameterize")
+    mu_in, logvar_in = mu.clone(), logvar.clone()
+    if grad_weight is not None:
+        mu_in.requires_grad_(True)
+        logvar_in.requires_grad_(True)
+    if seed is not None:
+        torch.manual_seed(seed)
+    outs = [student_call(fn, mu_in, logvar_in) for _ in range(repeat)]
+    result = {"outs": [describe(z) for z in outs],
+              "mu_after": mu_in.detach(), "logvar_after": logvar_in.detach()}
+    if grad_weight is not None:
+        z = outs[0]
+        result["grad_mu"] = result["grad_logvar"] = None
+        if isinstance(z, torch.Tensor) and z.requires_grad:
+            student_call(lambda: (z * grad_weight).sum().backward())
+            result["grad_mu"], result["grad_logvar"] = mu_in.grad, logvar_in.grad
+    return result
+
+
+def p_kl(mu, logvar, kwargs=None, grad=False):
+    """Call kl_divergence(mu, logvar, **kwargs); with ``grad``, back-propagate its sum."""
+    fn = function("vae", "kl_divergence")
+    mu_in, logvar_in = mu.clone(), logvar.clone()
+    if grad:
+        mu_in.requires_grad_(True)
+        logvar_in.requires_grad_(True)
+    out = student_call(fn, mu_in, logvar_in, **(kwargs or {}))
+    result = {"out": describe(out), "mu_after": mu_in.detach(), "logvar_after": logvar_in.detach()}
+    if grad:
+        result["grad_mu"] = result["grad_logvar"] = None
+        if isinstance(out, torch.Tensor) and out.requires_grad:
+            student_call(lambda: out.sum().backward())
+            result["grad_mu"], result["grad_logvar"] = mu_in.grad, logvar_in.grad
+    return result
+
+
+def p_warmup(calls):
+    """Call kl_warmup(*args, **kwargs) for each [args, kwargs]; one result or exception each."""
+    fn = function("schedules", "kl_warmup")
+    results = []
+    for args, kwargs in calls:
+        try:
+            results.append({"ok": describe_number(student_call(fn, *args, **kwargs))})
+        except StudentRaised as raised:
+            if "NotImplementedError" in raised.info["mro"]:
+                raise
+            results.append({"raised": raised.info})
+    return results
+
+
+def _unpack(value, n, what):
+    if not isinstance(value, (tuple, list)) or len(value) != n:
+        raise TypeError(f"{what} returned {describe(value)['type']}, expected a tuple of {n} values")
+    return list(value)
+
+
+def p_vae(z_dim, x, seed, betas=(1.0,), decode_z=None):
+    """Build VAE(z=z_dim) under ``seed``; call encode(x), decode(decode_z) and forward(x, beta).
+
+    Every forward pass starts from the same seed, so they all draw the same z.
+    """
+    torch.manual_seed(seed)
+    model = student_call(function("vae", "VAE"), z=z_dim)
+    x_in = x.clone()
+    mu, logvar = _unpack(student_call(model.encode, x_in), 2, "VAE.encode")
+    result = {"mu": describe(mu), "logvar": describe(logvar)}
+    if decode_z is not None:
+        result["decoded"] = describe(student_call(model.decode, decode_z))
+    result["forward"] = []
+    for beta in betas:
+        torch.manual_seed(seed + 1)
+        x_hat, loss, recon, kl = _unpack(student_call(model, x_in, beta=beta), 4, "VAE.forward")
+        result["forward"].append({"x_hat": describe(x_hat), "loss": describe(loss),
+                                  "recon": describe_number(recon), "kl": describe_number(kl)})
+    result["x_after"] = x_in
+    return result
+
+
+def p_samples(seed, shape, use_set_seed=False, dtype="float32"):
+    """Seed (torch.manual_seed, or the lab's set_seed), then reparameterize(zeros, zeros)."""
+    fn = function("vae", "reparameterize")
+    if use_set_seed:
+        student_call(function("train_vae", "set_seed"), seed)
+    else:
+        torch.manual_seed(seed)
+    zeros = torch.zeros(shape, dtype=getattr(torch, dtype))
+    return {"out": describe(student_call(fn, zeros, zeros.clone()))}
+
+
+def p_train(x, epochs, batch_size, lr, seed, z_dim, warmup_epochs, n_samples):
+    """A short training run of the student's VAE with the grader's own loop and data.
+
+    Mirrors the lab's ``train``: Adam, a seeded shuffle each epoch, the last
+    incomplete batch dropped, beta from the reference linear warm-up.  Returns
+    the mean loss of each epoch and decoded prior samples.
+    """
+    torch.manual_seed(seed)
+    model = student_call(function("vae", "VAE"), z=z_dim)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    order = torch.Generator().manual_seed(seed)
+    steps = len(x) // batch_size
+    losses = []
+    for epoch in range(epochs):
+        beta = 1.0 if warmup_epochs == 0 else min(1.0, epoch / warmup_epochs)
+        model.train()
+        perm = torch.randperm(len(x), generator=order)
+        total = 0.0
+        for step in range(steps):
+            xb = x[perm[step * batch_size:(step + 1) * batch_size]]
+            optimizer.zero_grad(set_to_none=True)
+            loss = _unpack(student_call(model, xb, beta=beta), 4, "VAE.forward")[1]
+            if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
+                raise TypeError(f"VAE.forward returned a loss of type {describe(loss)['type']}, "
+                                "expected a one-element tensor")
+            student_call(loss.backward)
+            optimizer.step()
+            total += float(loss.detach().to(torch.float64).reshape(()))
+        losses.append(total / steps)
+    model.eval()
+    with torch.no_grad():
+        samples = student_call(model.decode, torch.randn(n_samples, z_dim))
+    return {"losses": torch.tensor(losses, dtype=torch.float64), "samples": describe(samples)}
+
+
+PROBES = {
+    "reparameterize": p_reparameterize,
+    "kl": p_kl,
+    "warmup": p_warmup,
+    "vae": p_vae,
+    "samples": p_samples,
+    "train": p_train,
+}

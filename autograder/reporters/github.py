@@ -1,0 +1,81 @@
+"""GitHub Actions: a step summary, error annotations, and the grading reporter's ``result`` output.
+
+- ``$GITHUB_STEP_SUMMARY``: a markdown table (check, points, first failure).
+- ``$GITHUB_OUTPUT``: ``result=<base64 JSON>`` in the format the classroom
+  grading reporter (education/autograding-grading-reporter) reads from a
+  runner step: ``{version: 1, status, max_score, tests: [{name, status,
+  score, message, test_code, filename, line_no, duration}]}`` with statuses
+  "pass", "fail" or "error".  The reporter adds up the tests' ``score``.
+- ``::error`` workflow commands on stdout, one per failed test (at most 10,
+  GitHub shows no more per step).
+"""
+import base64
+import json
+import os
+
+MAX_ANNOTATIONS = 10
+
+
+def _cell(text, width=200):
+    text = " ".join((text or "").split()).replace("|", "\\|")
+    return text if len(text) <= width else text[:width - 3] + "..."
+
+
+def summary_markdown(result):
+    lines = [f"## Lab 6 autograder: {result.score} / {result.max_score}", "",
+             "| Check | Points | First failure |", "|---|---:|---|"]
+    for check in result.checks:
+        failure = ("(not run) " if check.status == "skipped" else "") + check.first_failure
+        lines.append(f"| {check.title} (`{check.id}`) | {check.score} / {check.points} | {_cell(failure)} |")
+    lines += [""] + [f"> {note}" for note in result.notes]
+    return "\n".join(lines) + "\n"
+
+
+def reporter_result(result):
+    """The JSON object the grading reporter expects from one runner step."""
+    tests = []
+    for check in result.checks:
+        for test in check.tests:
+            tests.append({"name": f"{check.title}: {test.name}",
+                          "status": "pass" if test.status == "passed" else "fail",
+                          "score": test.score, "message": test.message,
+                          "test_code": f"check {check.id}", "filename": "", "line_no": 0,
+                          "duration": int(round(test.seconds * 1000))})
+    if result.internal_errors:
+        status = "error"
+    else:
+        status = "pass" if result.score == result.max_score else "fail"
+    return {"version": 1, "status": status, "max_score": result.max_score, "tests": tests}
+
+
+def encoded_result(result):
+    return base64.b64encode(json.dumps(reporter_result(result)).encode("utf-8")).decode("ascii")
+
+
+def _escape(text, prop=False):
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return text.replace(":", "%3A").replace(",", "%2C") if prop else text
+
+
+def annotations(result):
+    """``::error`` lines for the first failed tests."""
+    lines = []
+    for check in result.checks:
+        for test in check.tests:
+            if test.status == "failed" and len(lines) < MAX_ANNOTATIONS:
+                title = _escape(f"{check.id}: {test.name}", prop=True)
+                lines.append(f"::error title={title}::{_escape(test.message)}")
+    return lines
+
+
+def write(result, env=None, out=print):
+    """Write whatever the environment asks for; annotations go to ``out``."""
+    env = os.environ if env is None else env
+    if env.get("GITHUB_STEP_SUMMARY"):
+        with open(env["GITHUB_STEP_SUMMARY"], "a", encoding="utf-8") as f:
+            f.write(summary_markdown(result))
+    if env.get("GITHUB_OUTPUT"):
+        with open(env["GITHUB_OUTPUT"], "a", encoding="utf-8") as f:
+            f.write(f"result={encoded_result(result)}\n")
+    for line in annotations(result):
+        out(line)

@@ -1,0 +1,52 @@
+"""results.json in Gradescope's format (gradescope-autograders.readthedocs.io, "Autograder Specifications").
+
+Top level: ``score``, ``execution_time`` (seconds), ``output``, ``tests``; each
+test: ``name``, ``score``, ``max_score``, ``status`` ("passed"/"failed"),
+``output``, ``visibility``, ``tags`` (the rubric check id).  Public checks are
+"visible"; hidden ones "after_published" (students see them once grades are
+published).  The file stays far below 1 MB: every message is clipped.
+"""
+import json
+
+from . import write_json
+
+VISIBILITY = {"public": "visible", "hidden": "after_published"}
+MAX_BYTES = 1_000_000
+
+
+def output_text(result):
+    """The text shown above the tests: the score, notes, and what the submission printed."""
+    parts = [f"Score: {result.score} / {result.max_score}"]
+    parts += result.notes
+    if result.internal_errors:
+        parts.append(f"{len(result.internal_errors)} test(s) hit an internal grader error and scored 0; "
+                     "please tell the course staff.")
+    if result.output:
+        parts.append("What your code printed while being graded (first part only):\n" + result.output)
+    return "\n\n".join(parts)
+
+
+def to_dict(result):
+    tests = []
+    for check in result.checks:
+        for test in check.tests:
+            tests.append({
+                "name": f"{check.title}: {test.name}",
+                "score": test.score,
+                "max_score": test.max_score,
+                "status": "passed" if test.status == "passed" else "failed",
+                "output": test.message,
+                "visibility": VISIBILITY[check.visibility],
+                "tags": [check.id],
+            })
+    data = {"score": result.score, "execution_time": int(round(result.seconds)),
+            "output": output_text(result), "tests": tests}
+    if len(json.dumps(data)) > MAX_BYTES:  # unreachable with clipped messages; a last guard
+        for test in tests:
+            test["output"] = test["output"][:200]
+        data["output"] = data["output"][:2000]
+    return data
+
+
+def write(result, path):
+    write_json(path, to_dict(result))

@@ -1,0 +1,144 @@
+"""A grading session: one submission, one worker reused across checks, one time budget.
+
+The checks never see a ``Worker``; they get a ``CheckHandle`` whose ``call``
+runs a probe and returns its payload, or raises one of the ``errors``:
+
+- the student's code raised  -> StudentError (NotImplementedYet for the stubs)
+- the call ran out of time   -> TimedOut; the worker is killed (SIGKILL) and the
+  rest of this check fails at once; the next check gets a fresh worker
+- the worker died            -> WorkerCrashed; same treatment
+- the submission cannot be imported at all (the import hung, crashed or
+  exited) -> ImportFailed, for this and every later call: no retries.
+"""
+import dataclasses
+import time
+
+from . import errors, wire
+from .worker import Capture, Worker
+
+
+@dataclasses.dataclass(frozen=True)
+class Limits:
+    """Resource limits for grading one submission (from grading.yml)."""
+
+    import_timeout: float = 30.0
+    total_budget: float = 150.0
+    memory_mb: int = 6144
+    file_mb: int = 64
+
+
+class Session:
+    """Owns the worker for one submission; start it lazily, restart it after a kill."""
+
+    def __init__(self, submission, limits):
+        self.submission, self.limits = submission, limits
+        self.capture = Capture()
+        self.deadline = time.monotonic() + limits.total_budget
+        self.worker = None
+        self.import_failure = None
+        self.workers_started = 0
+
+    def handle(self, label, timeout):
+        """A handle for one check, limited to ``timeout`` seconds of calls."""
+        return CheckHandle(self, label, timeout)
+
+    def ensure_worker(self):
+        """Start a worker and import the submission, unless one is running. Raises ImportFailed."""
+        if self.import_failure:
+            raise errors.ImportFailed(self.import_failure)
+        if self.worker is not None:
+            return self.worker
+        if time.monotonic() >= self.deadline:
+            raise errors.TimedOut(f"not run: the grading time budget of {self.limits.total_budget:g} s "
+                                  "was used up by earlier checks")
+        limit = self.limits.import_timeout
+        deadline = min(time.monotonic() + limit, self.deadline)
+        self.worker = Worker(self.submission, int(self.limits.memory_mb * 2**20),
+                             int(self.limits.file_mb * 2**20), self.capture)
+        self.workers_started += 1
+        try:
+            response = self.worker.request("__import__", {}, deadline)
+        except wire.Timeout:
+            self.kill_worker()
+            self.import_failure = (f"importing your package took longer than {limit:g} s; "
+                                   "does some module run a long computation or loop at import time?")
+        except wire.WireError:
+            exit_status = self.kill_worker()
+            self.import_failure = (f"the process importing your package stopped ({exit_status}) "
+                                   f"while importing it{_last_output(self.capture)}; does a module call "
+                                   "exit() or crash at import time?")
+        else:
+            if "ok" not in response:
+                self.kill_worker()
+                self.import_failure = f"importing your package failed: {response}"
+        if self.import_failure:
+            raise errors.ImportFailed(self.import_failure)
+        return self.worker
+
+    def kill_worker(self):
+        """Kill the current worker (if any); returns its exit description."""
+        worker, self.worker = self.worker, None
+        if worker is None:
+            return "not running"
+        exited = worker.proc.poll() is not None
+        worker.kill()
+        return worker.exit_description() if exited else "killed by the grader"
+
+    def close(self):
+        """End the session: the worker is killed, never asked nicely."""
+        self.kill_worker()
+
+
+def _last_output(capture):
+    tail = capture.tail().strip()
+    return f"; its last output was: {tail[-300:]!r}" if tail else ""
+
+
+class CheckHandle:
+    """What a check's tests call: ``call`` and ``call_raises``, under the check's time limit."""
+
+    def __init__(self, session, label, timeout):
+        self.session, self.label, self.timeout = session, label, timeout
+        self.deadline = None
+        self.failure = None  # after a timeout or crash, every later call fails with this
+
+    def call(self, probe, what=None, **kwargs):
+        """Run ``probe`` in the worker; return its payload or raise an errors.GradingFailure."""
+        if self.failure is not None:
+            raise type(self.failure)(f"not run: {self.failure}")
+        worker = self.session.ensure_worker()
+        if self.deadline is None:  # the check's clock starts once its worker is ready
+            self.deadline = min(time.monotonic() + self.timeout, self.session.deadline)
+        called = what or probe
+        try:
+            response = worker.request(probe, kwargs, self.deadline)
+        except wire.Timeout:
+            self.session.kill_worker()
+            self.failure = errors.TimedOut(
+                f"timed out: {called} was still running when this check's time limit of "
+                f"{self.timeout:g} s ran out (an infinite loop, or something very slow?)")
+            raise self.failure from None
+        except wire.WireError as err:
+            exit_status = self.session.kill_worker()
+            cls = errors.WorkerCrashed if isinstance(err, wire.Closed) else errors.BadResult
+            self.failure = cls(f"the process running your code stopped ({exit_status}) while "
+                               f"running {called}{_last_output(self.session.capture)}")
+            raise self.failure from None
+        if "raised" in response:
+            raise errors.student_error(response["raised"], what)
+        if "bad" in response:
+            raise errors.BadResult(f"could not examine what {called} returned: {response['bad']}")
+        return response["ok"]
+
+    def call_raises(self, probe, what=None, **kwargs):
+        """Run ``probe`` expecting the student's code to raise: the StudentError, or None.
+
+        NotImplementedError is never what a check expects: it propagates.
+        """
+        try:
+            self.call(probe, what=what, **kwargs)
+        except errors.NotImplementedYet:
+            raise
+        except errors.StudentError as err:
+            return err
+        return None
