@@ -28,7 +28,8 @@ import sys
 import torch
 
 from .data import CLASSES, to_float
-from .train_vae import build_parser, fail, load_split, load_weights, pick_device, save_weights, set_seed, train
+from .train_vae import (build_parser, fail, load_split, load_weights, pick_device, save_grid, save_weights,
+                        set_seed, train)
 from .vae import VAE, kl_divergence, reconstruction_loss, reparameterize
 
 SCORES = ("reconstruction", "neg_elbo")
@@ -94,14 +95,12 @@ def interpolate(model, x_a, x_b, steps=10):
 
 def save_interpolation(model, test_x, test_y, path, pairs=6, steps=10):
     """Rows of interpolations between test images of different classes (originals at both ends)."""
-    from torchvision.utils import save_image
-
     firsts = [int((test_y == c).nonzero()[0]) for c in range(10) if (test_y == c).any()]
     rows = []
     for i in range(min(pairs, len(firsts))):
         a, b = firsts[i], firsts[(i + 3) % len(firsts)]
         rows += [test_x[a:a + 1], interpolate(model, test_x[a], test_x[b], steps), test_x[b:b + 1]]
-    save_image(torch.cat(rows), path, nrow=steps + 2, pad_value=0.5)
+    save_grid(torch.cat(rows), path, nrow=steps + 2, pad_value=0.5)
 
 
 def run_holdout(args, train_images, train_labels, test_x, test_y, holdout, device, model=None):

@@ -6,6 +6,12 @@ images that costs more than the model itself.  Here we decode the whole set
 once into a single uint8 tensor, convert it to floats in [0, 1] once (exactly
 what ``ToTensor`` computes), and make each batch by indexing with a seeded
 random permutation.
+
+torchvision itself is slow to import (over a second).  After the first load
+we keep the decoded tensors in ``<data_dir>/FashionMNIST/lab6-cache/`` (as
+safetensors, with the size and modification time of the raw files they came
+from), so later runs start without importing torchvision at all.  Change or
+replace a raw file and the cache is rebuilt.
 """
 import contextlib
 import gzip
@@ -63,8 +69,56 @@ def _missing_message(data_dir, reason):
     )
 
 
+def _cache_path(data_dir, train):
+    return os.path.join(data_dir, "FashionMNIST", "lab6-cache", f"{'train' if train else 'test'}.safetensors")
+
+
+def _fingerprint(data_dir, train):
+    """Size and modification time of the split's two raw files ('' if one is missing)."""
+    parts = []
+    for name in RAW_FILES[:2] if train else RAW_FILES[2:]:
+        path = os.path.join(raw_folder(data_dir), name[: -len(".gz")])
+        if not os.path.exists(path):
+            return ""
+        stat = os.stat(path)
+        parts.append(f"{name}:{stat.st_size}:{stat.st_mtime_ns}")
+    return ";".join(parts)
+
+
+def _read_cache(data_dir, train):
+    from safetensors import SafetensorError, safe_open
+
+    path, fingerprint = _cache_path(data_dir, train), _fingerprint(data_dir, train)
+    if not fingerprint or not os.path.exists(path):
+        return None
+    try:
+        with safe_open(path, framework="pt") as f:
+            if (f.metadata() or {}).get("source") != fingerprint:
+                return None
+            return f.get_tensor("images"), f.get_tensor("labels")
+    except (OSError, SafetensorError):
+        return None  # damaged: rebuild it
+
+
+def _write_cache(data_dir, train, images, labels):
+    from safetensors.torch import save_file
+
+    path = _cache_path(data_dir, train)
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        save_file({"images": images.contiguous(), "labels": labels.contiguous()}, path + ".part",
+                  metadata={"source": _fingerprint(data_dir, train)})
+        os.replace(path + ".part", path)
+    except OSError:
+        pass  # a read-only data folder: no cache, load through torchvision every time
+
+
 def load_fashion_mnist(data_dir=".data", train=True, download=True):
     """Load one split of Fashion-MNIST with ``torchvision.datasets.FashionMNIST``.
+
+    The first load of a split goes through torchvision (downloading when the
+    files are missing and ``download`` is true); later loads read the decoded
+    tensors from the cache described above.
 
     Returns:
         (images, labels): a uint8 tensor of shape (N, 28, 28) and an int64
@@ -74,6 +128,9 @@ def load_fashion_mnist(data_dir=".data", train=True, download=True):
         DataUnavailable: with a message naming the files and the folder when
         the data is neither on disk nor downloadable, or a file is damaged.
     """
+    cached = _read_cache(data_dir, train)
+    if cached is not None:
+        return cached
     from torchvision import datasets  # imported here: it is slow to import
 
     folder = raw_folder(data_dir)
@@ -94,6 +151,7 @@ def load_fashion_mnist(data_dir=".data", train=True, download=True):
             ) from None
         reason = "download switched off" if not download else "the download failed: is this machine offline?"
         raise DataUnavailable(_missing_message(data_dir, reason)) from None
+    _write_cache(data_dir, train, dataset.data, dataset.targets)
     return dataset.data, dataset.targets
 
 

@@ -1,0 +1,96 @@
+"""`nbgrader autograde` on submitted copies of the release, in a course directory the release command keeps.
+
+Two students hand in the release: "filled" with the reference vae.py and
+schedules.py copied in and the written answers filled in, "stubs" untouched.  ``Autograde.exclude_overwriting`` must keep each student's
+two modules (so the first gets full marks on the autograded cells and the
+second 0) while restoring every other file, and the hidden tests, from the
+instructor's source.
+"""
+import os
+import shutil
+import subprocess
+import sys
+
+import nbformat
+import pytest
+
+from conftest import ROOT, SOLUTIONS, offline_env
+
+AUTOGRADED = {"test_reparameterize": 3, "test_kl_divergence": 3, "test_kl_warmup": 2}
+MANUAL = ("q1_answer", "q2_answer", "q3_answer")
+STUDENT_FILES = ("lab6_generative/vae.py", "lab6_generative/schedules.py")
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory, fake_data_dir):
+    tmp = tmp_path_factory.mktemp("autograde")
+    course = tmp / "course"
+    env = offline_env(LAB6_DATA_DIR=str(fake_data_dir), LAB6_FAST="1",
+                      PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
+    proc = subprocess.run([sys.executable, "-m", "release.build", "--out", str(tmp / "assignment"),
+                           "--course-dir", str(course)], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for student in ("filled", "stubs"):
+        submission = course / "submitted" / student / "lab6"
+        shutil.copytree(tmp / "assignment", submission)
+        # A student may also change a file that is not theirs: the grader must use its own copy.
+        with open(submission / "lab6_generative" / "data.py", "a") as f:
+            f.write("\nCLASSES = ()  # a student's edit that grading must not see\n")
+    filled = course / "submitted" / "filled" / "lab6"
+    for relpath in STUDENT_FILES:
+        shutil.copyfile(SOLUTIONS / relpath, filled / relpath)
+    nb = nbformat.read(filled / "lab6_vae.ipynb", as_version=4)
+    for cell in nb.cells:
+        if cell.id in MANUAL:
+            cell.source = f"My answer to {cell.id}: a few sentences."
+    nbformat.write(nb, filled / "lab6_vae.ipynb")
+
+    proc = subprocess.run([sys.executable, "-m", "nbgrader", "autograde", "lab6"], cwd=course, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
+    return course
+
+
+def grades(course, student):
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", course_id="lab6-vae") as gb:
+        notebook = gb.find_submission_notebook("lab6_vae", "lab6", student)
+        return {g.name: (g.auto_score, g.max_score, g.needs_manual_grade) for g in notebook.grades}
+
+
+def test_filled_in_submission_gets_full_marks_on_the_autograded_cells(course):
+    result = grades(course, "filled")
+    for grade_id, points in AUTOGRADED.items():
+        assert result[grade_id][:2] == (points, points), f"{grade_id}: {result[grade_id]}"
+    for grade_id in MANUAL:
+        assert result[grade_id][2], f"{grade_id} was answered: it needs manual grading"
+
+
+def test_untouched_stubs_get_zero_on_the_autograded_cells(course):
+    result = grades(course, "stubs")
+    for grade_id, points in AUTOGRADED.items():
+        assert result[grade_id][:2] == (0, points), f"{grade_id}: {result[grade_id]}"
+    for grade_id in MANUAL:  # left as "YOUR ANSWER HERE": nbgrader scores an unchanged answer 0 by itself
+        assert result[grade_id] == (0, 2, False), f"{grade_id}: {result[grade_id]}"
+
+
+def test_students_modules_are_kept_and_the_others_restored(course):
+    for student in ("filled", "stubs"):
+        graded = course / "autograded" / student / "lab6"
+        for relpath in STUDENT_FILES:
+            submitted = (course / "submitted" / student / "lab6" / relpath).read_bytes()
+            assert (graded / relpath).read_bytes() == submitted, f"{student}: {relpath} was overwritten"
+        assert (graded / "lab6_generative" / "data.py").read_bytes() == (
+            course / "source" / "lab6" / "lab6_generative" / "data.py").read_bytes(), (
+            f"{student}: data.py should be the instructor's")
+    assert b"raise NotImplementedError()" in (course / "autograded" / "stubs" / "lab6" / STUDENT_FILES[0]).read_bytes()
+
+
+def test_hidden_tests_ran_during_grading(course):
+    nb = nbformat.read(course / "autograded" / "filled" / "lab6" / "lab6_vae.ipynb", as_version=4)
+    cells = {cell.id: cell for cell in nb.cells}
+    for grade_id in AUTOGRADED:
+        assert "### BEGIN HIDDEN TESTS" in cells[grade_id].source, f"{grade_id}: hidden tests were not restored"
+        assert not [o for o in cells[grade_id].outputs if o.output_type == "error"]
