@@ -51,7 +51,9 @@ def _message(exc):
 
 def _test_name(item):
     doc = (getattr(item, "function", None) and item.function.__doc__) or ""
-    name = doc.strip().splitlines()[0].rstrip(".") if doc.strip() else item.name
+    name = doc.strip().splitlines()[0] if doc.strip() else item.name
+    if name.endswith(".") and not name.endswith("..."):
+        name = name[:-1]
     callspec = getattr(item, "callspec", None)
     return f"{name} [{callspec.id}]" if callspec else name
 

@@ -63,7 +63,7 @@ class Session:
             self.import_failure = (f"importing your package took longer than {limit:g} s; "
                                    "does some module run a long computation or loop at import time?")
         except wire.WireError:
-            exit_status = self.kill_worker()
+            exit_status = self.kill_worker(wait=2.0)
             self.import_failure = (f"the process importing your package stopped ({exit_status}) "
                                    f"while importing it{_last_output(self.capture)}; does a module call "
                                    "exit() or crash at import time?")
@@ -75,14 +75,19 @@ class Session:
             raise errors.ImportFailed(self.import_failure)
         return self.worker
 
-    def kill_worker(self):
-        """Kill the current worker (if any); returns its exit description."""
+    def kill_worker(self, wait=0.0):
+        """Kill the current worker (if any), first giving it ``wait`` seconds to exit by itself.
+
+        Returns how it ended: 'exit code 3', 'killed by signal SIGSEGV' or 'killed by the grader'.
+        """
         worker, self.worker = self.worker, None
         if worker is None:
             return "not running"
-        exited = worker.proc.poll() is not None
+        exited = worker.exit_description(wait) if wait else None
+        if exited == "no exit status":
+            exited = None
         worker.kill()
-        return worker.exit_description() if exited else "killed by the grader"
+        return exited or "killed by the grader"
 
     def close(self):
         """End the session: the worker is killed, never asked nicely."""
@@ -119,7 +124,7 @@ class CheckHandle:
                 f"{self.timeout:g} s ran out (an infinite loop, or something very slow?)")
             raise self.failure from None
         except wire.WireError as err:
-            exit_status = self.session.kill_worker()
+            exit_status = self.session.kill_worker(wait=2.0)
             cls = errors.WorkerCrashed if isinstance(err, wire.Closed) else errors.BadResult
             self.failure = cls(f"the process running your code stopped ({exit_status}) while "
                                f"running {called}{_last_output(self.session.capture)}")
@@ -140,5 +145,7 @@ class CheckHandle:
         except errors.NotImplementedYet:
             raise
         except errors.StudentError as err:
+            if err.info.get("during_import"):
+                raise
             return err
         return None

@@ -5,8 +5,13 @@ scratch working directory, a minimal environment (no tokens or CI variables
 from the grader's), limited memory and file sizes.  Requests and responses
 travel on two private pipes (see ``wire``); the worker's stdout and stderr
 go to a ``Capture`` that keeps only the first few kilobytes.
+
+When the grader runs as root and ``AUTOGRADER_WORKER_USER`` names an account,
+the worker runs as that account: the student's code can then neither signal
+the grader nor write its files.
 """
 import os
+import pwd
 import shutil
 import signal
 import subprocess
@@ -79,11 +84,25 @@ def _environment(scratch):
     }
 
 
+def worker_account():
+    """(uid, gid) to run the worker as, or None: AUTOGRADER_WORKER_USER, honoured only for root."""
+    name = os.environ.get("AUTOGRADER_WORKER_USER")
+    if not name or os.geteuid() != 0:
+        return None
+    entry = pwd.getpwnam(name)
+    return entry.pw_uid, entry.pw_gid
+
+
 class Worker:
     """A started worker process for one submission."""
 
     def __init__(self, submission, memory_bytes, file_bytes, capture):
         self.scratch = tempfile.mkdtemp(prefix="autograder-worker-")
+        account = worker_account()
+        as_user = {}
+        if account:
+            os.chown(self.scratch, *account)
+            as_user = {"user": account[0], "group": account[1], "extra_groups": []}
         request_r, self._request_w = os.pipe()
         self._response_r, response_w = os.pipe()
         try:
@@ -92,7 +111,7 @@ class Worker:
                  str(request_r), str(response_w), str(memory_bytes), str(file_bytes)],
                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                 pass_fds=(request_r, response_w), cwd=self.scratch,
-                env=_environment(self.scratch), start_new_session=True)
+                env=_environment(self.scratch), start_new_session=True, **as_user)
         finally:
             os.close(request_r)
             os.close(response_w)
@@ -137,7 +156,7 @@ class Worker:
         shutil.rmtree(self.scratch, ignore_errors=True)
 
     def exit_description(self, wait=1.0):
-        """'exit code 3' or 'killed by signal SIGSEGV' once the process has ended."""
+        """'exit code 3' or 'killed by signal SIGSEGV' once the process has ended, else 'no exit status'."""
         try:
             code = self.proc.wait(timeout=wait)
         except subprocess.TimeoutExpired:

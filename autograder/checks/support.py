@@ -52,6 +52,12 @@ def tensor_of(desc, what):
     return desc["tensor"]
 
 
+def raised(info):
+    """'ValueError: the message' (or just 'MemoryError') for an exception description."""
+    message = (info.get("message") or "").strip()
+    return f"{info.get('type')}: {message}" if message else str(info.get("type"))
+
+
 def number_of(desc, what):
     """The float value of a returned number, or an AssertionError."""
     if not desc.get("is_real"):

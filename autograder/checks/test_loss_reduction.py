@@ -7,7 +7,7 @@ VAE.forward's loss is recon + beta * kl with the batch-mean KL.
 """
 import torch
 
-from autograder.checks.support import fmt, images, kl_reference, random_pair, shape, tensor_of
+from autograder.checks.support import fmt, images, kl_reference, raised, random_pair, shape, tensor_of
 
 MU, LOGVAR = random_pair(6, 5, "float64", seed=21)
 
@@ -91,8 +91,8 @@ def test_unknown_reduction_raises_value_error(worker):
         assert err is not None, (
             f"{what} returned a value, expected ValueError: only 'none', 'sum' and 'mean' are allowed")
         assert err.is_a("ValueError"), (
-            f"{what} raised {err.info['type']} ({err.info['message']}), expected ValueError naming the "
-            "allowed values 'none', 'sum', 'mean'")
+            f"{what} raised {raised(err.info)}, expected ValueError naming the allowed values "
+            "'none', 'sum', 'mean'")
 
 
 BETAS = [0.0, 0.5, 1.0, 4.0]

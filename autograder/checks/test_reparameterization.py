@@ -44,8 +44,11 @@ def test_gradients(worker):
         "z = reparameterize(mu, logvar) does not require grad although mu and logvar do, so no gradient "
         "reaches the encoder: .detach(), torch.no_grad() or numpy cut the graph; write z = mu + eps * std")
     grad_mu, grad_logvar = out["grad_mu"], out["grad_logvar"]
-    assert grad_mu is not None and grad_logvar is not None, (
-        f"after {what}, mu.grad or logvar.grad is None: z must be computed from mu and logvar with torch operations")
+    assert grad_mu is not None, (
+        f"after {what}, mu.grad is None: z must be computed from mu with torch operations (z = mu + eps * std)")
+    assert grad_logvar is not None, (
+        f"after {what}, logvar.grad is None: no gradient reaches logvar; build std = exp(0.5 * logvar) "
+        "with torch operations (no .detach(), .item() or torch.no_grad())")
     if bool((grad_mu == 0).all()):
         raise AssertionError(
             f"after {what}, dz/dmu is 0 everywhere, expected 1: sampling with torch.normal(mu, std) gives "

@@ -6,7 +6,7 @@ Hypothesis draws epochs, warm-up lengths and beta_max; any real number type
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from autograder.checks.support import fmt
+from autograder.checks.support import fmt, raised
 
 WARMUP = st.integers(1, 50)
 BETA_MAX = st.sampled_from([1.0, 0.5, 4.0]) | st.floats(0.0, 10.0)
@@ -24,7 +24,7 @@ def _values(worker, calls):
     for args, result in zip(calls, results):
         if "raised" in result:
             info = result["raised"]
-            raise AssertionError(f"{_call(args)} raised {info['type']}: {info['message']}"
+            raise AssertionError(f"{_call(args)} raised {raised(info)}"
                                  + (" (with warmup_epochs = 0 there is no warm-up: return beta_max without "
                                     "dividing)" if info["type"] == "ZeroDivisionError" else ""))
         number = result["ok"]
@@ -100,8 +100,7 @@ def test_negative_arguments_raise_value_error(worker):
             raise AssertionError(f"{_call(args)} returned {result['ok']['repr']}, expected ValueError: "
                                  "negative arguments are invalid")
         info = result["raised"]
-        assert "ValueError" in info["mro"], (
-            f"{_call(args)} raised {info['type']} ({info['message']}), expected ValueError")
+        assert "ValueError" in info["mro"], f"{_call(args)} raised {raised(info)}, expected ValueError"
 
 
 def test_original_lab_schedule(worker):
