@@ -1,0 +1,181 @@
+"""Gradescope entry point for Lab 6 (called by run_autograder).
+
+Grades Gradescope's submission folder with the Lab 6 engine and writes
+Gradescope's results.json.  Paths default to Gradescope's layout and can be
+moved with environment variables (this is how the repository's tests run it):
+
+    AUTOGRADER_DIR     /autograder            (the root of everything below)
+    source             $AUTOGRADER_DIR/source        this zip, unpacked
+    submission         $AUTOGRADER_DIR/submission    the student's files
+    results            $AUTOGRADER_DIR/results/results.json
+    LAB6_STUDENT_USER  student   the unprivileged account that runs student
+                                 code when this runs as root ("" to disable)
+
+Students may submit their GitHub repository or upload files: the package
+folder ``lab6_generative/`` is found at the top of the submission or below
+it; loose ``vae.py`` / ``schedules.py`` uploads are laid over the student
+release's package (shipped in ``base/``).
+"""
+import json
+import os
+import pwd
+import shutil
+import subprocess
+import sys
+import tempfile
+
+PACKAGE = "lab6_generative"
+GRADE_TIMEOUT = 20 * 60  # seconds; Gradescope's own limit is set in its settings (default 10 min)
+
+
+def log(message):
+    print(f"[lab6 autograder] {message}", flush=True)
+
+
+def paths():
+    root = os.environ.get("AUTOGRADER_DIR", "/autograder")
+    return {
+        "root": root,
+        "source": os.path.join(root, "source"),
+        "submission": os.path.join(root, "submission"),
+        "results": os.path.join(root, "results", "results.json"),
+    }
+
+
+def find_package(submission, max_depth=3):
+    """The folder that contains ``lab6_generative/`` (shallowest first), or None."""
+    level = [submission]
+    for _ in range(max_depth + 1):
+        nxt = []
+        for folder in sorted(level):
+            if os.path.isdir(os.path.join(folder, PACKAGE)):
+                return folder
+            try:
+                entries = sorted(os.scandir(folder), key=lambda e: e.name)
+            except OSError:
+                continue
+            nxt += [e.path for e in entries if e.is_dir(follow_symlinks=False) and not e.name.startswith(".")]
+        level = nxt
+    return None
+
+
+def loose_modules(submission, base_package):
+    """{module file name: path} of uploaded files that replace modules of the package."""
+    wanted = {n for n in os.listdir(base_package) if n.endswith(".py")}
+    found = {}
+    for folder, dirs, files in os.walk(submission):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(files):
+            if name in wanted and name not in found:
+                found[name] = os.path.join(folder, name)
+    return found
+
+
+def assemble(submission, source, work):
+    """A folder containing the submission's ``lab6_generative/``; None if there is nothing to grade.
+
+    The copy lives in ``work`` (readable by everyone, writable by the grader
+    only), so student code never runs from Gradescope's own folders.
+    """
+    target = os.path.join(work, "submission")
+    top = find_package(submission)
+    if top is not None:
+        log(f"found {os.path.relpath(os.path.join(top, PACKAGE), submission)}/ in the submission")
+        shutil.copytree(os.path.join(top, PACKAGE), os.path.join(target, PACKAGE), symlinks=False,
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    else:
+        base = os.path.join(source, "base", PACKAGE)
+        modules = loose_modules(submission, base)
+        if not modules:
+            return None
+        log(f"no {PACKAGE}/ folder; using the uploaded {', '.join(sorted(modules))} "
+            "with the rest of the student release")
+        shutil.copytree(base, os.path.join(target, PACKAGE))
+        for name, src in modules.items():
+            shutil.copyfile(src, os.path.join(target, PACKAGE, name))
+    for folder, dirs, files in os.walk(work):
+        os.chmod(folder, 0o755)
+        for name in files:
+            os.chmod(os.path.join(folder, name), 0o644)
+    return target
+
+
+def nothing_to_grade(results_file, source):
+    """results.json for a submission without the package: every check 0, with instructions."""
+    import yaml
+
+    with open(os.path.join(source, "grader", "grading.yml"), encoding="utf-8") as f:
+        checks = yaml.safe_load(f)["checks"]
+    if isinstance(checks, dict):
+        checks = [dict(v or {}, id=k) for k, v in checks.items()]
+    message = (f"No {PACKAGE}/ folder (and no vae.py or schedules.py) in your submission. Submit your "
+               f"GitHub repository, or upload the folder {PACKAGE}/ or the files vae.py and schedules.py.")
+    tests = [{"name": c.get("title") or c["id"], "score": 0, "max_score": c.get("points", 0),
+              "status": "failed", "output": message, "visibility": "visible", "tags": [c["id"]]}
+             for c in checks]
+    write_json(results_file, {"score": 0, "output": message, "tests": tests})
+
+
+def write_json(file, data):
+    os.makedirs(os.path.dirname(file), exist_ok=True)
+    with open(file, "w", encoding="utf-8") as f:
+        json.dump(data, f, indent=2)
+        f.write("\n")
+
+
+def student_user():
+    """The account student code runs as, or None (not root, or disabled)."""
+    name = os.environ.get("LAB6_STUDENT_USER", "student")
+    if not name or os.geteuid() != 0:
+        return None
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        raise SystemExit(f"user {name!r} does not exist: setup.sh creates it (useradd)") from None
+    return name
+
+
+def main():
+    p = paths()
+    log(f"Python {sys.version.split()[0]}; grading {p['submission']}")
+    user = student_user()
+    env = dict(os.environ)
+    if user:
+        # The engine starts its worker (the process that imports the student's
+        # code) as this user; the grader itself stays root, so the student's
+        # code can neither signal it nor write the results.
+        env["AUTOGRADER_WORKER_USER"] = user
+        log(f"student code runs as the unprivileged user {user!r}")
+        # The check files run in the grader (root) only: keep the hidden ones
+        # unreadable for student code (which could print them into its feedback).
+        checks = os.path.join(p["source"], "grader", "autograder", "checks")
+        if os.path.isdir(checks):
+            os.chmod(checks, 0o700)
+    work = tempfile.mkdtemp(prefix="lab6-gradescope-")
+    os.chmod(work, 0o755)
+    try:
+        submission = assemble(p["submission"], p["source"], work)
+        if submission is None:
+            log("nothing to grade")
+            nothing_to_grade(p["results"], p["source"])
+            return 0
+        os.makedirs(os.path.dirname(p["results"]), exist_ok=True)
+        if os.path.exists(p["results"]):
+            os.remove(p["results"])
+        cmd = [sys.executable, "-m", "autograder", "grade", submission, "--results", p["results"]]
+        proc = subprocess.run(cmd, cwd=os.path.join(p["source"], "grader"), env=env, timeout=GRADE_TIMEOUT)
+        if proc.returncode == 3 and os.path.exists(p["results"]):
+            log("warning: a check hit an internal grader error (it scored 0); see the log above")
+        elif proc.returncode != 0 or not os.path.exists(p["results"]):
+            log(f"the autograder failed (exit status {proc.returncode}); no results written")
+            return 1
+        with open(p["results"], encoding="utf-8") as f:
+            score = json.load(f).get("score")
+        log(f"score {score}; wrote {p['results']}")
+        return 0
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,182 @@
+"""The Gradescope autograder (make gradescope OUT=DIR): the zip's content, and
+setup.sh + run_autograder run locally in Gradescope's layout moved into a
+temporary folder (AUTOGRADER_DIR)."""
+import json
+import os
+import pwd
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from platforms import common, testing
+
+ROOT = Path(common.ROOT)
+HOME = Path(common.HERE).parent
+
+
+@pytest.fixture(scope="module")
+def zip_path(tmp_path_factory):
+    out = tmp_path_factory.mktemp("gs") / "out"
+    proc = subprocess.run([sys.executable, "-m", "platforms.gradescope.build", "--out", str(out)], cwd=HOME,
+                          env=testing.offline_env(), capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return out / "autograder.zip"
+
+
+@pytest.fixture(scope="module")
+def installed(zip_path):
+    """Gradescope's /autograder after setup.sh: source/ unpacked, venv ready (pip in dry-run).
+
+    It lives in a folder every user can traverse (pytest's own temporary
+    folders are private to root), so that the unprivileged user can run it.
+    """
+    root = Path(tempfile.mkdtemp(prefix="lab6-gs-autograder-"))
+    root.chmod(0o755)
+    yield from _install(zip_path, root)
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def _install(zip_path, root):
+    with zipfile.ZipFile(zip_path) as zf:
+        zf.extractall(root / "source")
+    for name in ("setup.sh", "run_autograder"):  # zipfile drops the mode; Gradescope keeps it
+        (root / "source" / name).chmod(0o755)
+    # As root, base the venv on an interpreter the unprivileged user can run too.
+    base = testing.base_python_for("nobody") if os.geteuid() == 0 else None
+    venv = testing.clean_python(str(root / "venv"), base=base)
+    assert venv == str(root / "venv/bin/python")
+    proc = subprocess.run(["bash", str(root / "source/setup.sh")], cwd=root / "source", capture_output=True,
+                          text=True, timeout=300,
+                          env=testing.offline_env(AUTOGRADER_DIR=str(root), LAB6_SKIP_APT="1", PIP_DRY_RUN="1",
+                                                  LAB6_STUDENT_USER="nobody"))
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "Would install" not in proc.stdout, "the pinned requirements do not match the environment"
+    assert "torch 2" in proc.stdout
+    yield root
+
+
+def submit(root, files):
+    """A fresh submission folder and results folder; ``files`` maps relative paths to source paths."""
+    sub = root / "submission"
+    shutil.rmtree(sub, ignore_errors=True)
+    shutil.rmtree(root / "results", ignore_errors=True)
+    sub.mkdir()
+    for rel, src in files.items():
+        (sub / rel).parent.mkdir(parents=True, exist_ok=True)
+        if Path(src).is_dir():
+            shutil.copytree(src, sub / rel)
+        else:
+            shutil.copyfile(src, sub / rel)
+    return sub
+
+
+def run_autograder(root, user=""):
+    return subprocess.run(["bash", str(root / "source/run_autograder")], cwd=root, capture_output=True, text=True,
+                          timeout=600, env=testing.offline_env(AUTOGRADER_DIR=str(root), LAB6_STUDENT_USER=user))
+
+
+def results(root):
+    data = json.loads((root / "results/results.json").read_text())
+    for t in data["tests"]:
+        assert {"name", "max_score", "status", "tags"} <= set(t)
+    return data
+
+
+def test_zip_content(zip_path):
+    with zipfile.ZipFile(zip_path) as zf:
+        names = set(zf.namelist())
+        modes = {i.filename: (i.external_attr >> 16) & 0o777 for i in zf.infolist()}
+        everything = "\n".join(zf.read(n).decode("utf-8", "replace") for n in names)
+    for name in ("setup.sh", "run_autograder", "grade_submission.py", "grader/grading.yml",
+                 "grader/autograder/__main__.py", "requirements/torch-cpu.txt", "requirements/grader.txt",
+                 "base/lab6_generative/vae.py"):
+        assert name in names, name
+    assert modes["setup.sh"] & stat.S_IXUSR and modes["run_autograder"] & stat.S_IXUSR
+    checks = {n.rsplit("/", 1)[1] for n in names if n.startswith("grader/autograder/checks/test_")}
+    assert checks == {common.check_file(c) for c in common.load_rubric()}, "all checks, hidden included"
+    assert not [n for n in names if n.startswith(("solutions/", "assignment/")) or "__pycache__" in n]
+    assert not [m for m in testing.SOLUTION_MARKERS if m in everything]
+    assert not [r for r in testing.solution_regions().values() if "\n".join(r) in everything]
+    setup = (Path(common.HERE) / "gradescope/setup.sh").read_text()
+    assert "download.pytorch.org/whl/cpu" in everything and "torch-cpu.txt" in setup and "useradd" in setup
+
+
+def test_stubs_in_a_nested_repository_get_zero(installed):
+    submit(installed, {"lab6-alice/lab6_generative": ROOT / "assignment/lab6_generative",
+                       "lab6-alice/requirements.txt": ROOT / "assignment/requirements.txt"})
+    proc = run_autograder(installed)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    data = results(installed)
+    assert data["score"] == 0
+    assert sum(t["max_score"] for t in data["tests"]) == 100
+
+
+def test_loose_file_upload_is_laid_over_the_release(installed):
+    # Only schedules.py, correct: the warm-up check passes, the rest (stubs) fail.
+    submit(installed, {"schedules.py": ROOT / "solutions/lab6_generative/schedules.py"})
+    proc = run_autograder(installed)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    data = results(installed)
+    by_check = {}
+    for t in data["tests"]:
+        for tag in t["tags"]:
+            by_check.setdefault(tag, []).append(t)
+    warmup = by_check["warmup"]
+    assert sum(t["score"] for t in warmup) == sum(t["max_score"] for t in warmup) > 0
+    assert data["score"] == sum(t["score"] for t in warmup)
+
+
+def test_nothing_to_grade(installed):
+    submit(installed, {"notes.txt": ROOT / "assignment/requirements.txt"})
+    proc = run_autograder(installed)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    data = results(installed)
+    assert data["score"] == 0 and "lab6_generative" in data["output"]
+    assert sum(t["max_score"] for t in data["tests"]) == 100
+
+
+def can_drop_privileges(installed):
+    """Root, and the unprivileged user can run the venv's Python (see _install)."""
+    if os.geteuid() != 0:
+        return False
+    proc = subprocess.run([str(installed / "venv/bin/python"), "-c", "import torch"], user="nobody",
+                          capture_output=True, timeout=120)
+    return proc.returncode == 0
+
+
+def test_solutions_get_full_marks_and_student_code_runs_unprivileged(installed, tmp_path):
+    """As root (as on Gradescope) the student's code runs as an unprivileged user.
+
+    The submission records the user its code runs as; without root (or
+    before the engine can switch users) it runs as the grader's user.
+    """
+    drop = can_drop_privileges(installed)
+    spy = Path(tempfile.mkdtemp(prefix="lab6-spy-"))
+    spy.chmod(0o777)
+    package = tmp_path / "lab6_generative"
+    shutil.copytree(ROOT / "solutions/lab6_generative", package)
+    hidden = next(installed / "source/grader/autograder/checks" / common.check_file(c)
+                  for c in common.load_rubric() if c["visibility"] == "hidden")
+    with open(package / "vae.py", "a") as f:
+        f.write(f"\nimport os as _os\nopen({str(spy / 'uid')!r}, 'w').write(str(_os.geteuid()))\n"
+                f"open({str(spy / 'peek')!r}, 'w').write(str(_os.access({str(hidden)!r}, _os.R_OK)))\n")
+    submit(installed, {"lab6_generative": package})
+    try:
+        proc = run_autograder(installed, user="nobody" if drop else "")
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+        expected = pwd.getpwnam("nobody").pw_uid if drop else os.geteuid()
+        assert int((spy / "uid").read_text()) == expected
+        if drop:  # and it cannot read the hidden checks (to print them into its feedback)
+            assert (spy / "peek").read_text() == "False"
+    finally:
+        shutil.rmtree(spy, ignore_errors=True)
+    data = results(installed)
+    assert data["score"] == 100, json.dumps(data, indent=1)[:3000]
+    if os.geteuid() == 0 and not drop:
+        pytest.skip("graded 100, but student code ran as root: no Python here that 'nobody' can run")
