@@ -3,13 +3,14 @@ VENV   ?= .venv
 PYTHON := $(VENV)/bin/python
 SUBMISSION ?= assignment
 
-.PHONY: help setup test train grade bench clean
+.PHONY: help setup test train grade release bench clean
 .DEFAULT_GOAL := help
 
 help:
 	@echo "make test                     this repository's tests"
 	@echo "make grade [SUBMISSION=dir]   grade a submission (default: assignment)"
 	@echo "make train                    train the reference solution (needs Fashion-MNIST in solutions/.data)"
+	@echo "make release                  regenerate assignment/ from solutions/ with nbgrader"
 	@echo "make bench                    the speed benchmarks (figures in README.md)"
 
 setup: $(VENV)/.installed
@@ -30,6 +31,9 @@ train: setup
 
 grade: setup
 	$(PYTHON) -m autograder grade $(SUBMISSION)
+
+release: setup
+	$(PYTHON) -m release.build
 
 bench: setup
 	$(PYTHON) benchmarks/bench_train.py
