@@ -18,6 +18,7 @@ checks are fetched at run time from the instructor's private repository
 (``--grader-repo``, default ``<the student repo's owner>/lab6-grader``; the
 checks in its folder ``--checks-path``, default ``autograder/checks``) when
 the student repository or its organisation has the secret GRADER_TOKEN.
+``python -m platforms.grader_repo --out DIR`` builds that private repository.
 """
 import argparse
 import os

@@ -236,12 +236,15 @@ def test_workflow_on_the_stubs_public_checks_only(repo, clean_python, tmp_path):
 
 def test_workflow_on_the_solutions_with_the_hidden_checks(repo, clean_python, tmp_path):
     testing.copy_solutions_into(str(repo))
-    # What actions/checkout of the private repository puts there.
+    # What actions/checkout of the private grader repository (make grader-repo) puts there.
+    grader_repo = tmp_path / "lab6-grader"
+    proc = subprocess.run([sys.executable, "-m", "platforms.grader_repo", "--out", str(grader_repo)], cwd=HOME,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
     job = testing.the_job(testing.load_workflow(repo / ".github/workflows/grade.yml"))[1]
-    private = repo / ".grader-private" / job["env"]["GRADER_CHECKS_PATH"]
-    private.mkdir(parents=True)
-    for file in common.hidden_check_files():
-        shutil.copy(file, private)
+    shipped = sorted(p.name for p in (grader_repo / job["env"]["GRADER_CHECKS_PATH"]).iterdir())
+    assert shipped == sorted(os.path.basename(f) for f in common.hidden_check_files())
+    shutil.copytree(grader_repo, repo / ".grader-private")
     steps, outputs = testing.run_workflow_locally(str(repo), clean_python, str(tmp_path / "gh"))
     install, public_tests, grade = steps
     assert public_tests.returncode == 0, public_tests.output[-3000:]
