@@ -18,7 +18,7 @@ import sys
 
 from .errors import UsageError
 
-SUBCOMMANDS = ("autograder.cli",)  # modules with register(subparsers), e.g. add "autograder.grade_all"
+SUBCOMMANDS = ("autograder.cli", "autograder.grade_all")  # modules with register(subparsers)
 
 
 class _Parser(argparse.ArgumentParser):

@@ -1,0 +1,129 @@
+"""The class report of ``grade-all``: grades.csv, report.md, scores.png, checks.png.
+
+Reads the per-student ``results.json`` files (Gradescope format; every test
+carries its rubric check id in ``tags``) and answers the instructor's three
+questions: what did each student get (grades.csv), how is the class doing
+(score histogram, per-check pass rates), and which mistakes did the class make
+(the most common failure messages per check, with numbers masked so that the
+same mistake on different inputs counts once).
+"""
+import collections
+import csv
+import json
+import os
+import re
+
+TOP_MESSAGES = 3
+
+
+def student_points(results_path, rubric):
+    """{check id: points} for one student, or None when there are no results."""
+    try:
+        with open(results_path) as f:
+            data = json.load(f)
+    except (OSError, ValueError):
+        return None, []
+    points = {check.id: 0 for check in rubric.checks}
+    failures = []
+    for test in data.get("tests", []):
+        for check_id in test.get("tags", []):
+            if check_id in points:
+                points[check_id] += int(test.get("score", 0))
+                if test.get("status") != "passed" and test.get("output"):
+                    failures.append((check_id, test["output"]))
+    return points, failures
+
+
+def mistake(message):
+    """The first line of a failure message with its data masked: one mistake, many inputs.
+
+    Lists of values become ``[…]`` and measured numbers (decimals, line
+    numbers) ``#``; constants of the formulas such as ``0.5`` in
+    ``exp(0.5 * logvar)`` stay.
+    """
+    first = message.strip().splitlines()[0] if message.strip() else ""
+    first = re.sub(r"\[[^\]]*\]", "[…]", first)
+    first = re.sub(r"line \d+", "line #", first)
+    first = re.sub(r"(?<![\w.])-?\d+\.\d{2,}(e[-+]?\d+)?|(?<![\w.])-?\d+e[-+]?\d+", "#", first)
+    return first[:300]
+
+
+def write(out_dir, students, rubric, statuses):
+    """Write grades.csv, report.md, scores.png and checks.png; return summary numbers."""
+    rows, totals = [], []
+    passed = collections.Counter()        # check id -> students with full points
+    messages = collections.defaultdict(collections.Counter)
+    graded = 0
+    for name in students:
+        points, failures = student_points(os.path.join(out_dir, "students", name, "results.json"), rubric)
+        if points is None or statuses.get(name) == "grader failed":
+            rows.append([name, ""] + [""] * len(rubric.checks))
+            continue
+        graded += 1
+        total = sum(points.values())
+        totals.append(total)
+        rows.append([name, total] + [points[c.id] for c in rubric.checks])
+        for check in rubric.checks:
+            passed[check.id] += points[check.id] == check.points
+        seen = set()
+        for check_id, text in failures:
+            key = (check_id, mistake(text))
+            if key not in seen:  # count each mistake once per student
+                seen.add(key)
+                messages[check_id][key[1]] += 1
+
+    with open(os.path.join(out_dir, "grades.csv"), "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["student", "score"] + [c.id for c in rubric.checks])
+        writer.writerows(rows)
+
+    mean = sum(totals) / len(totals) if totals else 0.0
+    _plots(out_dir, totals, rubric, passed, graded)
+    lines = [f"# Class report: {graded} of {len(students)} submissions graded", "",
+             f"Mean score {mean:.1f} / {rubric.total}; median {_median(totals):.0f}; "
+             f"full marks: {sum(t == rubric.total for t in totals)}.", "",
+             "![score histogram](scores.png) ![pass rate per check](checks.png)", "",
+             "| check | points | students with full points | most common mistakes (students) |",
+             "|---|---|---|---|"]
+    for check in rubric.checks:
+        rate = f"{passed[check.id]} ({100 * passed[check.id] / graded:.0f}%)" if graded else "-"
+        common = "<br>".join(f"{_cell(text)} ({count})" for text, count in
+                             messages[check.id].most_common(TOP_MESSAGES)) or "-"
+        lines.append(f"| {check.id} | {check.points} | {rate} | {common} |")
+    not_graded = [name for name in students if statuses.get(name) in ("no package", "grader failed")]
+    if not_graded:
+        lines += ["", "Not graded or no package found: " + ", ".join(
+            f"{name} ({statuses[name]})" for name in not_graded) + "."]
+    with open(os.path.join(out_dir, "report.md"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    return {"mean": mean, "graded": graded}
+
+
+def _cell(text):
+    return text.replace("|", "\\|")
+
+
+def _median(values):
+    ordered = sorted(values)
+    if not ordered:
+        return 0.0
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+def _plots(out_dir, totals, rubric, passed, graded):
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6, 3.5), layout="constrained")
+    ax = fig.subplots()
+    ax.hist(totals, bins=range(0, rubric.total + 6, 5), color="tab:blue", edgecolor="white")
+    ax.set(xlabel=f"score (of {rubric.total})", ylabel="students", title="Scores")
+    fig.savefig(os.path.join(out_dir, "scores.png"), dpi=100)
+
+    fig = Figure(figsize=(6, 3.5), layout="constrained")
+    ax = fig.subplots()
+    ids = [c.id for c in rubric.checks]
+    rates = [100 * passed[i] / graded if graded else 0 for i in ids]
+    ax.barh(ids[::-1], rates[::-1], color="tab:green")
+    ax.set(xlim=(0, 100), xlabel="% of students with full points", title="Pass rate per check")
+    fig.savefig(os.path.join(out_dir, "checks.png"), dpi=100)
