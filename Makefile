@@ -3,7 +3,7 @@ VENV   ?= .venv
 PYTHON := $(VENV)/bin/python
 SUBMISSION ?= assignment
 
-.PHONY: help setup test train grade release bench clean
+.PHONY: help setup test train grade grade-all release template grader-repo classroom50 gradescope lint-workflows bench clean
 .DEFAULT_GOAL := help
 
 help:
@@ -11,6 +11,11 @@ help:
 	@echo "make grade [SUBMISSION=dir]   grade a submission (default: assignment)"
 	@echo "make train                    train the reference solution (needs Fashion-MNIST in solutions/.data)"
 	@echo "make release                  regenerate assignment/ from solutions/ with nbgrader"
+	@echo "make grade-all SUBMISSIONS=dir OUT=dir [JOBS=2]   grade a whole class"
+	@echo "make template OUT=dir [GRADER_REPO=owner/name]    the student repository, with on-push grading"
+	@echo "make grader-repo OUT=dir      the instructor's private repository of hidden checks"
+	@echo "make classroom50 OUT=dir      the Classroom 50 autograder folder"
+	@echo "make gradescope OUT=dir       Gradescope's autograder.zip"
 	@echo "make bench                    the speed benchmarks (figures in README.md)"
 
 setup: $(VENV)/.installed
@@ -31,6 +36,29 @@ train: setup
 
 grade: setup
 	$(PYTHON) -m autograder grade $(SUBMISSION)
+
+grade-all: setup
+	@test -n "$(SUBMISSIONS)" -a -n "$(OUT)" || { echo "usage: make grade-all SUBMISSIONS=DIR OUT=DIR [JOBS=N]"; exit 2; }
+	$(PYTHON) -m autograder grade-all $(SUBMISSIONS) --out $(OUT) --jobs $(or $(JOBS),2)
+
+template: setup
+	@test -n "$(OUT)" || { echo "usage: make template OUT=DIR [GRADER_REPO=owner/name]"; exit 2; }
+	$(PYTHON) -m platforms.template --out $(OUT) $(if $(GRADER_REPO),--grader-repo $(GRADER_REPO))
+
+grader-repo: setup
+	@test -n "$(OUT)" || { echo "usage: make grader-repo OUT=DIR"; exit 2; }
+	$(PYTHON) -m platforms.grader_repo --out $(OUT)
+
+classroom50: setup
+	@test -n "$(OUT)" || { echo "usage: make classroom50 OUT=DIR"; exit 2; }
+	$(PYTHON) -m platforms.classroom50.build --out $(OUT)
+
+gradescope: setup
+	@test -n "$(OUT)" || { echo "usage: make gradescope OUT=DIR"; exit 2; }
+	$(PYTHON) -m platforms.gradescope.build --out $(OUT)
+
+lint-workflows: setup
+	$(PYTHON) -m platforms.lint.actionlint platforms/github/grade.yml
 
 release: setup
 	$(PYTHON) -m release.build
