@@ -176,7 +176,7 @@ def grade(submission, rubric=None, *, checks_dirs=(), public_only=False, only=No
     for check in checks:
         if check.status != "skipped" and not check.tests:
             internal.append(f"check {check.id!r}: its test file has no tests")
-    output = clip(session.capture.text(), 4000) if session.capture.total else ""
+    output = session.capture.text() if session.capture.total else ""
     return Result(submission=submission, total=rubric.total, checks=checks, output=output,
                   notes=notes, internal_errors=internal, seconds=time.monotonic() - started)
 

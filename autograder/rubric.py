@@ -165,12 +165,6 @@ def locate(rubric, checks_dirs=()):
     for folder in folders[:-1]:
         if not os.path.isdir(folder):
             raise RubricError(f"--checks-dir {folder} is not a folder")
-    claimed = {c.file for c in rubric.checks}
-    for folder in folders:
-        for name in sorted(os.listdir(folder)):
-            if name.startswith("test_") and name.endswith(".py") and name not in claimed:
-                raise RubricError(f"{os.path.join(folder, name)} is not claimed by any check in "
-                                  f"{rubric.path}: add a check for it or remove it")
     found = {}
     for check in rubric.checks:
         path = next((os.path.join(d, check.file) for d in folders
@@ -179,4 +173,10 @@ def locate(rubric, checks_dirs=()):
             raise RubricError(f"check {check.id!r}: its test file {check.file} is in none of "
                               + ", ".join(folders))
         found[check.id] = path
+    claimed = {c.file for c in rubric.checks}
+    for folder in folders:
+        for name in sorted(os.listdir(folder)):
+            if name.startswith("test_") and name.endswith(".py") and name not in claimed:
+                raise RubricError(f"{os.path.join(folder, name)} is not claimed by any check in "
+                                  f"{rubric.path}: add a check for it or remove it")
     return found

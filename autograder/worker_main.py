@@ -2,7 +2,7 @@
 
 Started by ``autograder.worker.Worker`` as::
 
-    python -I -B -c BOOTSTRAP SUBMISSION REQUEST_FD RESPONSE_FD MEMORY_BYTES FILE_BYTES
+    python -s -B -u -c BOOTSTRAP SUBMISSION REQUEST_FD RESPONSE_FD MEMORY_BYTES FILE_BYTES
 
 It limits its own memory and file sizes, imports torch and the grader's
 probes *before* the submission is on ``sys.path`` (so a submission cannot
@@ -34,7 +34,9 @@ def main(argv=None):
     _limit(resource.RLIMIT_FSIZE, int(file_size))
     _limit(resource.RLIMIT_CORE, 0)
 
-    import torch  # noqa: F401  (imported before the submission can interfere)
+    import torch  # imported before the submission can interfere
+
+    torch.set_num_threads(1)
 
     from autograder import probes, wire
 

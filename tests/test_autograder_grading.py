@@ -1,0 +1,104 @@
+"""End to end: the command on solutions/ and assignment/, usage errors, public-only and --checks-dir."""
+import base64
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from autograder import cli, rubric
+from autograder.engine import grade
+from autograder.reporters import gradescope
+from autograder_testing import ROOT, rubric_copy
+
+CHECK_IDS = ["shapes", "reparameterization", "kl_analytic", "loss_reduction", "warmup", "determinism", "training"]
+
+
+def _run(*args, env=None, timeout=240):
+    return subprocess.run([sys.executable, "-m", "autograder", *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=timeout, env={**os.environ, **(env or {})})
+
+
+@pytest.fixture(scope="module")
+def solutions_run(tmp_path_factory):
+    """`grade solutions` through the command line, writing every report."""
+    out = tmp_path_factory.mktemp("solutions")
+    env = {"GITHUB_STEP_SUMMARY": str(out / "summary.md"), "GITHUB_OUTPUT": str(out / "output"),
+           "CLASSROOM": ""}
+    proc = _run("grade", "solutions", "--results", str(out / "results.json"),
+                "--classroom50", str(out / "result.json"), "--github", env=env)
+    return proc, out
+
+
+def test_solutions_earn_100(solutions_run):
+    proc, out = solutions_run
+    assert proc.returncode == 0, proc.stderr
+    assert "total               100/100" in proc.stdout and proc.stdout.count("/") >= 8
+    results = json.loads((out / "results.json").read_text())
+    assert results["score"] == 100 and all(t["status"] == "passed" for t in results["tests"])
+    assert {t["tags"][0] for t in results["tests"]} == set(CHECK_IDS)
+    c50 = json.loads((out / "result.json").read_text())
+    assert c50["schema"] == "classroom50/result/v1" and c50["score"] == c50["max-score"] == 100
+    payload = json.loads(base64.b64decode((out / "output").read_text().strip().split("=", 1)[1]))
+    assert payload["status"] == "pass" and sum(t["score"] for t in payload["tests"]) == 100
+    assert "## Lab 6 autograder: 100 / 100" in (out / "summary.md").read_text()
+    assert "::error" not in proc.stdout
+
+
+def test_grading_twice_gives_the_same_results_apart_from_timings(solutions_run):
+    _, out = solutions_run
+    first = json.loads((out / "results.json").read_text())
+    second = gradescope.to_dict(grade(str(ROOT / "solutions")))
+    for data in (first, second):
+        data.pop("execution_time")
+    assert first == second
+
+
+def test_the_stubs_score_0_and_every_check_says_not_implemented_yet(tmp_path):
+    proc = _run("grade", "assignment", "--results", str(tmp_path / "results.json"))
+    assert proc.returncode == 0, proc.stderr
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["score"] == 0 and len(results["tests"]) > 20
+    for test in results["tests"]:
+        assert test["output"].startswith("not implemented yet: ") and "NotImplementedError" in test["output"]
+        assert "Traceback" not in test["output"]
+    assert {t["tags"][0] for t in results["tests"]} == set(CHECK_IDS)
+    for check in CHECK_IDS:
+        assert f"0/" in next(line for line in proc.stdout.splitlines() if line.strip().startswith(check))
+
+
+def test_usage_errors_exit_2_with_one_line(tmp_path):
+    proc = _run("grade", str(tmp_path / "missing"), timeout=60)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "does not exist" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    proc = _run(timeout=60)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+
+
+def test_a_folder_without_the_package_is_a_usage_error(tmp_path, capsys):
+    assert cli.main(["grade", str(tmp_path), "--results", str(tmp_path / "r.json")]) == 2
+    err = capsys.readouterr().err
+    assert "has no lab6_generative/ folder" in err and err.count("\n") == 1
+    assert not (tmp_path / "r.json").exists()
+
+
+def test_public_only_skips_hidden_checks_and_says_so():
+    result = grade(str(ROOT / "solutions"), public_only=True, only="determinism")
+    (check,) = result.checks
+    assert check.status == "skipped" and check.score == 0 and "--public-only" in check.first_failure
+    assert result.notes == ["10 points are in hidden checks that were not run here."]
+
+
+def test_checks_dir_supplies_and_overrides_check_files(tmp_path):
+    private = tmp_path / "private"
+    private.mkdir()
+    (private / "test_warmup.py").write_text(
+        '"""An override."""\n\ndef test_private(worker):\n    """the private warm-up check"""\n'
+        '    assert worker.call("warmup", calls=[[[0, 3], {}]])[0]["ok"]["value"] == 0.0\n')
+    result = grade(str(ROOT / "solutions"), checks_dirs=[str(private)], only="warmup")
+    assert [t.name for t in result.tests] == ["the private warm-up check"] and result.score == 15
+    extra = {"id": "secret", "title": "Secret", "points": 5, "visibility": "hidden", "timeout": 5}
+    hidden = rubric.load(rubric_copy(tmp_path, extra_checks=[extra]))
+    result = grade(str(ROOT / "solutions"), hidden, only="secret")
+    assert result.checks[0].status == "skipped" and "not available here" in result.checks[0].first_failure

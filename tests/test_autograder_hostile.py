@@ -1,0 +1,92 @@
+"""Submissions that fight the grader are contained: a complete, valid report, a bounded time.
+
+Timeouts are shortened through a copy of grading.yml so that the slow cases
+stay a few seconds long.
+"""
+import json
+import os
+import time
+
+import pytest
+
+from autograder import rubric
+from autograder.engine import grade
+from autograder.reporters import gradescope
+from autograder_testing import build_submission, failures, load, rubric_copy
+
+HOSTILE = load("hostile")
+
+
+def _grade(tmp_path, name, only=None, **limits):
+    spec = HOSTILE[name]
+    submission = build_submission(tmp_path / "submission", spec.get("bodies"), spec.get("module_code"))
+    fast = rubric.load(rubric_copy(tmp_path, limits={"import_timeout": limits.get("import_timeout", 20)},
+                                   timeouts={"warmup": limits.get("timeout", 20)}))
+    started = time.monotonic()
+    result = grade(str(submission), fast, only=only)
+    data = gradescope.to_dict(result)
+    assert len(json.dumps(data)) < 1_000_000 and data["tests"] and not result.internal_errors
+    return result, time.monotonic() - started
+
+
+def test_exit_at_import_fails_the_checks_that_need_that_module(tmp_path):
+    result, _ = _grade(tmp_path, "exit_at_import")
+    assert result.max_score == 100
+    for check in result.checks:
+        if check.id == "warmup":  # schedules.py still imports: its check is unaffected
+            assert check.score == check.points
+        else:
+            assert check.score == 0 and "lab6_generative.vae could not be imported: systemexit: 3" in \
+                check.first_failure.lower()
+
+
+def test_hard_exit_at_import_fails_everything_once(tmp_path):
+    result, seconds = _grade(tmp_path, "hard_exit_at_import")
+    assert result.score == 0 and seconds < 30
+    assert all("stopped (exit code 7) while importing" in t.message for t in result.tests)
+
+
+def test_a_loop_at_import_hits_the_import_time_limit_once(tmp_path):
+    result, seconds = _grade(tmp_path, "loop_at_import", import_timeout=4)
+    assert result.score == 0 and seconds < 15  # one import attempt, not one per check
+    assert all("took longer than 4 s" in t.message for t in result.tests)
+
+
+def test_an_infinite_loop_ignoring_sigterm_is_killed(tmp_path):
+    result, seconds = _grade(tmp_path, "loop_ignoring_sigterm", only="warmup", timeout=2)
+    assert result.score == 0 and seconds < 12
+    assert "timed out" in result.checks[0].first_failure and "time limit of 2 s" in failures(result)
+
+
+def test_exit_during_a_call_fails_that_check_only(tmp_path):
+    result, _ = _grade(tmp_path, "exit_during_call")
+    scores = {c.id: c.score for c in result.checks}
+    assert scores["warmup"] == 0 and "stopped (exit code 0)" in result.checks[4].first_failure
+    assert sum(scores.values()) == 85  # a fresh worker grades the other checks
+
+
+@pytest.mark.parametrize("name", ["monkeypatched_torch", "rigged_tensor"])
+def test_monkeypatching_and_rigged_tensors_change_nothing(tmp_path, name):
+    cheat, _ = _grade(tmp_path / "cheat", name, only="kl_analytic")
+    honest, _ = _grade(tmp_path / "honest", "zero_kl", only="kl_analytic")
+    assert cheat.score == honest.score < 25
+    assert [t.status for t in cheat.tests] == [t.status for t in honest.tests]
+
+
+def test_megabytes_of_output_are_cut(tmp_path):
+    result, _ = _grade(tmp_path, "prints_megabytes", only="warmup")
+    assert result.score == 15 and 0 < len(result.output) <= 4000 and "more bytes not shown" in result.output
+
+
+def test_memory_is_limited(tmp_path):
+    result, _ = _grade(tmp_path, "memory_hog", only="warmup")
+    assert result.score == 0 and "raised memoryerror" in failures(result)
+
+
+def test_the_worker_sees_none_of_the_graders_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("GITHUB_TOKEN", "do-not-leak")
+    submission = build_submission(tmp_path / "s", module_code={
+        "schedules": "import os\nprint(sorted(os.environ.items()), os.getcwd())\n"})
+    result = grade(str(submission), only="warmup")
+    assert result.score == 15 and "do-not-leak" not in result.output and "GITHUB" not in result.output
+    assert "autograder-worker-" in result.output and str(os.getcwd()) not in result.output

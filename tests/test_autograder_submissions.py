@@ -1,0 +1,38 @@
+"""Correct alternatives earn full marks; realistic bugs lose points in their own check.
+
+Submissions are built from tests/submissions/*.yml (see autograder_testing.py).
+Bugs are graded with only the check they belong to, which keeps this fast.
+"""
+import pytest
+
+from autograder import rubric
+from autograder.engine import grade
+from autograder_testing import build_submission, failures, load
+
+ALTERNATIVES = load("alternatives")
+BUGS = load("bugs")
+RUBRIC = rubric.load()
+
+
+@pytest.mark.parametrize("name", sorted(ALTERNATIVES))
+def test_correct_alternatives_earn_100(tmp_path, name):
+    result = grade(str(build_submission(tmp_path, ALTERNATIVES[name])), RUBRIC)
+    lost = [f"{t.check_id}: {t.name}: {t.message}" for t in result.tests if t.status != "passed"]
+    assert result.score == 100, "\n".join(lost)
+
+
+def test_there_are_at_least_fifteen_bugs_covering_every_student_function():
+    assert len(BUGS) >= 15 and len({b["name"] for b in BUGS}) == len(BUGS)
+    assert {b["function"] for b in BUGS} == {"reparameterize", "kl_divergence", "kl_warmup"}
+    assert {b["check"] for b in BUGS} >= {"shapes", "reparameterization", "kl_analytic", "loss_reduction",
+                                          "warmup", "determinism"}
+
+
+@pytest.mark.parametrize("bug", BUGS, ids=[b["name"] for b in BUGS])
+def test_each_bug_loses_points_in_its_check_with_a_helpful_message(tmp_path, bug):
+    submission = build_submission(tmp_path, {bug["function"]: bug["body"]})
+    result = grade(str(submission), RUBRIC, only=bug["check"])
+    (check,) = result.checks
+    assert check.score < check.points, f"{bug['name']} earned all {check.points} points of {bug['check']}"
+    assert bug["expect"].lower() in failures(result), failures(result)
+    assert not result.internal_errors
