@@ -207,11 +207,15 @@ def save_pictures(model, test_x, out_dir, seed):
 
 
 def save_weights(model, path, **metadata):
-    """The weights as safetensors (a format that cannot run code when loaded)."""
+    """The weights as safetensors (a format that cannot run code when loaded).
+
+    The metadata goes in as one sorted JSON string: safetensors stores a
+    metadata dict in no fixed order, and the same run must give the same bytes.
+    """
     from safetensors.torch import save_file
 
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    save_file(state, path, metadata={k: str(v) for k, v in metadata.items()})
+    save_file(state, path, metadata={"lab6": json.dumps({k: str(v) for k, v in metadata.items()}, sort_keys=True)})
 
 
 def load_weights(path, device="cpu"):
@@ -220,7 +224,7 @@ def load_weights(path, device="cpu"):
     from safetensors.torch import load_file
 
     with safe_open(path, framework="pt") as f:
-        metadata = f.metadata() or {}
+        metadata = json.loads((f.metadata() or {}).get("lab6", "{}"))
     model = VAE(z=int(metadata.get("z", 16)))
     model.load_state_dict(load_file(path, device="cpu"))
     return model.to(device), metadata
