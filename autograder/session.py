@@ -123,11 +123,15 @@ class CheckHandle:
                 f"timed out: {called} was still running when this check's time limit of "
                 f"{self.timeout:g} s ran out (an infinite loop, or something very slow?)")
             raise self.failure from None
-        except wire.WireError as err:
+        except wire.Closed:
             exit_status = self.session.kill_worker(wait=2.0)
-            cls = errors.WorkerCrashed if isinstance(err, wire.Closed) else errors.BadResult
-            self.failure = cls(f"the process running your code stopped ({exit_status}) while "
-                               f"running {called}{_last_output(self.session.capture)}")
+            self.failure = errors.WorkerCrashed(
+                f"the process running your code stopped ({exit_status}) while running "
+                f"{called}{_last_output(self.session.capture)}")
+            raise self.failure from None
+        except wire.WireError as err:
+            self.session.kill_worker()
+            self.failure = errors.BadResult(f"could not read what {called} returned: {err}")
             raise self.failure from None
         if "raised" in response:
             raise errors.student_error(response["raised"], what)
