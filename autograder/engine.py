@@ -162,10 +162,11 @@ def grade(submission, rubric=None, *, checks_dirs=(), public_only=False, only=No
     session = Session(submission, rubric.limits)
     collector = Collector(session, to_run)
     try:
-        if to_run:
-            _run_pytest(list(to_run), collector)
+        code = _run_pytest(list(to_run), collector) if to_run else pytest.ExitCode.OK
     finally:
         session.close()
+    if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+        collector.internal.append(f"pytest could not run the checks (exit code {int(code)})")
 
     checks = [_check_result(check, collector, skipped.get(check.id)) for check in selected]
     notes = []
@@ -190,6 +191,8 @@ def _check_result(check, collector, skip_reason):
     tests = []
     for (nodeid, name), points in zip(items, split_points(check.points, len(items))):
         status, message = collector.outcome(nodeid)
+        if message == "not run":
+            collector.internal.append(f"{nodeid}: the grader did not run this test")
         tests.append(TestResult(name, check.id, points, status, clip(message),
                                 collector.seconds.get(nodeid, 0.0)))
     return CheckResult(check.id, check.title, check.points, check.visibility, tests,
