@@ -114,6 +114,11 @@ class Worker:
                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                 pass_fds=(request_r, response_w), cwd=self.scratch,
                 env=_environment(self.scratch), start_new_session=True, **as_user)
+        except BaseException:
+            for fd in (self._request_w, self._response_r):
+                os.close(fd)
+            shutil.rmtree(self.scratch, ignore_errors=True)
+            raise
         finally:
             os.close(request_r)
             os.close(response_w)
