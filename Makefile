@@ -65,6 +65,7 @@ release: setup
 
 bench: setup
 	$(PYTHON) benchmarks/bench_train.py
+	$(PYTHON) benchmarks/bench_grade.py
 
 clean:
 	rm -rf $(VENV) outputs results.json

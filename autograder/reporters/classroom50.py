@@ -1,14 +1,16 @@
 """result.json in Classroom 50's format: schema "classroom50/result/v1".
 
 ``score`` and ``max-score`` are integers, the sums of the tests' ``score`` and
-``max-score``; each test has ``test-name``, ``passed``, ``score``, ``max-score``.
+``max-score``; there is one test per rubric check, with ``test-name`` (the
+check id), ``passed``, ``score``, ``max-score``.
 When run by the Classroom 50 runner (``CLASSROOM`` is set) the identity fields
 come from its environment: classroom, assignment, submission, commit, release,
 review, and datetime (the graded commit's committer date, so a regrade gives
-the same file).
+the same file; the grading time outside a git checkout).
 """
 import os
 import subprocess
+import time
 
 from . import write_json
 
@@ -29,16 +31,16 @@ def _commit_date(folder):
 
 def to_dict(result, env=None):
     env = os.environ if env is None else env
-    tests = [{"test-name": f"{check.id}: {test.name}", "passed": test.status == "passed",
-              "score": int(test.score), "max-score": int(test.max_score)}
-             for check in result.checks for test in check.tests]
+    # One row per rubric check: the rubric's unit, and what an instructor reads in Classroom 50.
+    tests = [{"test-name": check.id, "passed": check.status == "passed",
+              "score": int(check.score), "max-score": int(check.points)}
+             for check in result.checks]
     data = {"schema": SCHEMA}
     if env.get("CLASSROOM"):
         for key, var in IDENTITY:
             data[key] = env.get(var) or (env.get("COMMIT_URL", "") if key == "review" else "")
-        date = _commit_date(result.submission)
-        if date:
-            data["datetime"] = date
+        # the graded commit's date; the time of grading outside a git checkout
+        data["datetime"] = _commit_date(result.submission) or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     data["score"] = sum(t["score"] for t in tests)
     data["max-score"] = sum(t["max-score"] for t in tests)
     data["tests"] = tests
