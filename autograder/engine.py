@@ -24,8 +24,10 @@ ENGINE_KEY = pytest.StashKey()  # config.stash[ENGINE_KEY] is the running Collec
 
 def check_submission(submission):
     """Raise UsageError unless ``submission`` is a folder containing the lab's package."""
-    if not os.path.isdir(submission):
+    if not os.path.exists(submission):
         raise errors.UsageError(f"submission folder {submission} does not exist")
+    if not os.path.isdir(submission):
+        raise errors.UsageError(f"{submission} is a file, not a folder: pass the folder that contains lab6_generative/")
     if not os.path.isdir(os.path.join(submission, PACKAGE)):
         raise errors.UsageError(
             f"{submission} has no {PACKAGE}/ folder: pass the folder that contains the package "

@@ -12,7 +12,9 @@ slow down the others' grading beyond its own time limits.  Into DIR go:
     report.md, scores.png, checks.png   the class report (see class_report.py)
 
 Run it again and it resumes: a student whose results exist for the same
-submission files is not graded again (``--regrade`` grades everyone).  This
+submission files and the same grader (rubric and check files) is not graded
+again (``--regrade`` grades everyone).  ``--only ID`` regrades one check
+for everyone and merges it into their results.  This
 run is the authoritative grade: students control their own repositories and
 workflows, so the on-push run is feedback.
 """
@@ -41,7 +43,8 @@ def register(subparsers):
     p.add_argument("--rubric", metavar="FILE", help="the rubric (default: grading.yml of this repository)")
     p.add_argument("--checks-dir", action="append", default=[], metavar="DIR",
                    help="extra folder with check files, as for grade; repeatable")
-    p.add_argument("--only", metavar="ID", help="grade just this rubric check (a quick partial regrade)")
+    p.add_argument("--only", metavar="ID",
+                   help="regrade just this rubric check and merge it into each student's results")
     p.add_argument("--regrade", action="store_true", help="grade everyone again, even unchanged submissions")
     p.set_defaults(run=run_grade_all)
 
@@ -69,8 +72,24 @@ def fingerprint(folder):
     return digest.hexdigest()
 
 
-def grade_student(name, folder, out_dir, args):
-    """Grade one student in a subprocess. Returns (name, status, seconds); never raises."""
+def grader_fingerprint(args):
+    """sha256 over the rubric and every check file that can run: a change regrades everyone."""
+    digest = hashlib.sha256()
+    rubric_path = args.rubric or rubric_mod.DEFAULT_PATH
+    with open(rubric_path, "rb") as f:
+        digest.update(f.read())
+    for folder in [os.path.join(_repo_root(), "autograder")] + list(args.checks_dir):
+        digest.update(fingerprint(folder).encode())
+    return digest.hexdigest()
+
+
+def grade_student(name, folder, out_dir, args, grader):
+    """Grade one student in a subprocess. Returns (name, status, seconds); never raises.
+
+    ``grader`` is ``grader_fingerprint(args)``: results are kept only while
+    both the student's files and the grader are unchanged.  With ``--only``
+    the one check is regraded and merged into the student's full results.
+    """
     student_dir = os.path.join(out_dir, "students", name)
     os.makedirs(student_dir, exist_ok=True)
     results = os.path.join(student_dir, "results.json")
@@ -79,13 +98,14 @@ def grade_student(name, folder, out_dir, args):
     if root is None:
         _write_missing(results, name)
         return name, "no package", 0.0
-    source = fingerprint(root) + (f" only {args.only}" if args.only else "")
-    if not args.regrade and os.path.exists(results) and _read(stamp) == source:
+    source = f"{fingerprint(root)} {grader}"
+    if not args.regrade and not args.only and os.path.exists(results) and _read(stamp) == source:
         return name, "unchanged", 0.0
-    for stale in (results, stamp):
+    target = os.path.join(student_dir, f"results-{args.only}.json") if args.only else results
+    for stale in (target,) if args.only else (results, stamp):
         if os.path.exists(stale):
             os.remove(stale)
-    cmd = [sys.executable, "-m", "autograder", "grade", os.path.abspath(root), "--results", results]
+    cmd = [sys.executable, "-m", "autograder", "grade", os.path.abspath(root), "--results", target]
     if args.rubric:
         cmd += ["--rubric", args.rubric]
     for d in args.checks_dir:
@@ -95,16 +115,35 @@ def grade_student(name, folder, out_dir, args):
     start = time.perf_counter()
     try:
         proc = subprocess.run(cmd, cwd=_repo_root(), capture_output=True, text=True, timeout=STUDENT_TIMEOUT)
-        status = "graded" if proc.returncode in (0, 3) and os.path.exists(results) else "grader failed"
+        status = "graded" if proc.returncode in (0, 3) and os.path.exists(target) else "grader failed"
         if status != "graded":
             _write_log(student_dir, proc.stdout + proc.stderr)
     except subprocess.TimeoutExpired:
         status = "grader failed"
         _write_log(student_dir, f"grading took longer than {STUDENT_TIMEOUT} s")
-    if status == "graded":
+    if status == "graded" and args.only:
+        _merge_check(results, target, args.only)
+    elif status == "graded":
         with open(stamp, "w") as f:
             f.write(source + "\n")
     return name, status, time.perf_counter() - start
+
+
+def _merge_check(results, partial, check_id):
+    """Replace check ``check_id``'s tests in ``results`` by those in ``partial`` (Gradescope format)."""
+    with open(partial) as f:
+        new = [t for t in json.load(f)["tests"] if check_id in t.get("tags", [])]
+    try:
+        with open(results) as f:
+            data = json.load(f)
+    except (OSError, ValueError):
+        os.replace(partial, results)
+        return
+    data["tests"] = [t for t in data.get("tests", []) if check_id not in t.get("tags", [])] + new
+    data["score"] = sum(t["score"] for t in data["tests"])
+    with open(results, "w") as f:
+        json.dump(data, f, indent=2)
+    os.remove(partial)
 
 
 def _repo_root():
@@ -138,7 +177,17 @@ def run_grade_all(args):
         raise UsageError(f"submissions folder {args.submissions} does not exist")
     if args.jobs < 1:
         raise UsageError(f"--jobs must be at least 1, got {args.jobs}")
+    if os.path.exists(args.out) and not os.path.isdir(args.out):
+        raise UsageError(f"--out {args.out} is a file: give a folder for the results")
+    # The grading processes run from the repository root: hand them absolute paths.
+    args.out = os.path.abspath(args.out)
+    args.rubric = os.path.abspath(args.rubric) if args.rubric else None
+    args.checks_dir = [os.path.abspath(d) for d in args.checks_dir]
     rubric = rubric_mod.load(args.rubric) if args.rubric else rubric_mod.load()
+    if args.only and args.only not in [c.id for c in rubric.checks]:
+        raise UsageError(f"--only {args.only}: no such check in the rubric "
+                         f"({', '.join(c.id for c in rubric.checks)})")
+    grader = grader_fingerprint(args)
     students = sorted(d for d in os.listdir(args.submissions)
                       if os.path.isdir(os.path.join(args.submissions, d)) and not d.startswith("."))
     if not students:
@@ -148,7 +197,7 @@ def run_grade_all(args):
     start = time.perf_counter()
     statuses = {}
     with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        futures = [pool.submit(grade_student, name, os.path.join(args.submissions, name), args.out, args)
+        futures = [pool.submit(grade_student, name, os.path.join(args.submissions, name), args.out, args, grader)
                    for name in students]
         for done, future in enumerate(concurrent.futures.as_completed(futures), 1):
             name, status, seconds = future.result()

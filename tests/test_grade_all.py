@@ -1,5 +1,6 @@
 """grade-all: a class graded in parallel, resumable, with grades.csv and a class report."""
 import csv
+import json
 import shutil
 import subprocess
 import sys
@@ -8,20 +9,22 @@ import pytest
 
 from conftest import ASSIGNMENT, ROOT, SOLUTIONS
 
-# Grading one cheap rubric check (--only warmup) keeps the class fast; the engine is the same.
-ONLY = ("--only", "warmup")
+CHECKS = ["shapes", "reparameterization", "kl_analytic", "loss_reduction", "warmup", "determinism", "training"]
 
 
-def grade_all(*args):
+def grade_all(*args, cwd=ROOT):
     return subprocess.run([sys.executable, "-m", "autograder", "grade-all", *map(str, args)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+                          cwd=cwd, capture_output=True, text=True, timeout=900)
 
 
 @pytest.fixture(scope="module")
 def classroom(tmp_path_factory):
-    """alice: the reference; bob: the stubs; carol: an off-by-one warm-up one level down; dave: no package."""
+    """alice: the reference; bob: the stubs; carol: an off-by-one warm-up one level down; dave: no package.
+
+    Graded from another folder with a relative --out, as an instructor would.
+    """
     base = tmp_path_factory.mktemp("class")
-    subs, out = base / "submissions", base / "out"
+    subs = base / "submissions"
     shutil.copytree(SOLUTIONS / "lab6_generative", subs / "alice" / "lab6_generative")
     shutil.copytree(ASSIGNMENT / "lab6_generative", subs / "bob" / "lab6_generative")
     carol = subs / "carol" / "my-lab6-repo" / "lab6_generative"
@@ -31,8 +34,8 @@ def classroom(tmp_path_factory):
                                                        "min(1.0, (epoch + 1) / warmup_epochs)"))
     (subs / "dave").mkdir()
     (subs / "dave" / "notes.txt").write_text("I forgot to push")
-    first = grade_all(subs, "--out", out, "--jobs", 2, *ONLY)
-    return subs, out, first
+    first = grade_all("submissions", "--out", "out", "--jobs", 2, cwd=base)
+    return subs, base / "out", first
 
 
 def read_grades(out):
@@ -42,12 +45,13 @@ def read_grades(out):
 
 def test_every_student_gets_a_row_and_a_report(classroom):
     subs, out, first = classroom
-    assert first.returncode == 0, first.stderr
+    assert first.returncode == 0, first.stdout + first.stderr
     grades = read_grades(out)
     assert list(grades) == ["alice", "bob", "carol", "dave"]
-    assert grades["alice"]["score"] == "15" and grades["alice"]["warmup"] == "15"
+    assert list(grades["alice"]) == ["student", "score"] + CHECKS
+    assert grades["alice"]["score"] == "100" and grades["alice"]["warmup"] == "15"
     assert grades["bob"]["score"] == "0"
-    assert 0 < int(grades["carol"]["score"]) < 15
+    assert 0 < int(grades["carol"]["warmup"]) < 15 and int(grades["carol"]["score"]) == 85 + int(grades["carol"]["warmup"])
     assert grades["dave"]["score"] == "0"
     for name in ("alice", "bob", "carol", "dave"):
         assert (out / "students" / name / "results.json").exists()
@@ -63,18 +67,38 @@ def test_a_second_run_resumes_and_regrades_only_what_changed(classroom):
     subs, out, _ = classroom
     bob = subs / "bob" / "lab6_generative"
     shutil.copyfile(SOLUTIONS / "lab6_generative" / "schedules.py", bob / "schedules.py")
-    again = grade_all(subs, "--out", out, "--jobs", 2, *ONLY)
+    again = grade_all(subs, "--out", out, "--jobs", 2)
     assert again.returncode == 0, again.stderr
     assert "alice: unchanged" in again.stdout and "carol: unchanged" in again.stdout
     assert "bob: graded" in again.stdout
     assert read_grades(out)["bob"]["score"] == "15"
 
 
+def test_a_changed_rubric_regrades_everyone_and_only_merges_one_check(classroom, tmp_path):
+    subs, out, _ = classroom
+    rubric = tmp_path / "grading.yml"
+    rubric.write_text((ROOT / "grading.yml").read_text().replace("title: The KL warm-up schedule",
+                                                                 "title: KL warm-up"))
+    bob = subs / "bob" / "lab6_generative"
+    shutil.copyfile(SOLUTIONS / "lab6_generative" / "vae.py", bob / "vae.py")
+    partial = grade_all(subs, "--out", out, "--jobs", 2, "--rubric", rubric, "--only", "kl_analytic")
+    assert partial.returncode == 0, partial.stderr
+    assert "unchanged" not in partial.stdout
+    grades = read_grades(out)
+    assert grades["bob"]["kl_analytic"] == "25" and grades["bob"]["warmup"] == "15"
+    assert grades["bob"]["shapes"] == "0", "--only leaves the other checks' results as they were"
+    assert grades["alice"]["score"] == "100"
+    data = json.loads((out / "students" / "bob" / "results.json").read_text())
+    assert data["score"] == sum(t["score"] for t in data["tests"]) == 40
+
+
 @pytest.mark.parametrize("args, message", [
     (["no-such-folder", "--out", "x"], "submissions folder no-such-folder does not exist"),
     (["tests", "--out", "x", "--jobs", "0"], "--jobs must be at least 1"),
+    (["tests", "--out", "README.md"], "--out README.md is a file"),
+    (["tests", "--out", "x", "--only", "nope"], "--only nope: no such check"),
 ])
 def test_usage_errors(args, message):
     proc = grade_all(*args)
-    assert proc.returncode == 2 and message in proc.stderr
+    assert proc.returncode == 2 and message in proc.stderr, proc.stderr
     assert "Traceback" not in proc.stderr

@@ -70,6 +70,7 @@ def test_another_seed_gives_another_history(two_runs, fake_data_dir, tmp_path):
     (["--device", "tpu"], "invalid choice: 'tpu'"),
     (["--lr", "0"], "--lr: must be > 0"),
     (["--batch-sise", "64"], "unrecognized arguments: --batch-sise"),
+    (["--seed", "5000000000"], "--seed: must be <= 4294967295"),
 ])
 def test_bad_arguments_get_one_line_and_exit_2(tmp_path, args, message):
     proc = run_module(SOLUTIONS, TRAIN, "--out-dir", tmp_path, *args)
@@ -89,6 +90,16 @@ def test_missing_data_offline_names_the_files_and_the_folder(tmp_path):
                  "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
         assert name in lines[0]
     assert str(data_dir / "FashionMNIST" / "raw") in lines[0]
+    assert not data_dir.exists(), "a mistyped --data-dir leaves no empty folders behind"
+
+
+def test_unwritable_out_dir_fails_before_training(tmp_path, fake_data_dir):
+    not_a_folder = tmp_path / "results.txt"
+    not_a_folder.write_text("")
+    proc = train(not_a_folder, fake_data_dir)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert f"cannot write to --out-dir {not_a_folder}" in proc.stderr
+    assert "ep0" not in proc.stdout, "it must fail before training"
 
 
 def test_damaged_data_file_is_reported(tmp_path, fake_data_dir):

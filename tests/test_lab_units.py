@@ -161,3 +161,16 @@ def test_decoded_cache_skips_torchvision_and_follows_the_raw_files(tmp_path, fak
     os.utime(raw, ns=(1, 1))
     third = load()
     assert third[2] == "True" and third[0] != first[0]
+
+
+def test_pictures_from_a_small_test_split(lab, tmp_path):
+    from PIL import Image
+
+    model = lab.vae.VAE(z=4)
+    samples = lab.train_vae.save_pictures(model, torch.rand(20, 1, 28, 28), str(tmp_path), seed=0)
+    assert samples.shape == (64, 1, 28, 28)
+    assert Image.open(tmp_path / "samples.png").size == (8 * 30 + 2, 8 * 30 + 2)
+    # 20 test images: two whole rows of 8 originals, each above its reconstructions
+    assert Image.open(tmp_path / "reconstructions.png").size == (8 * 30 + 2, 4 * 30 + 2)
+    lab.train_vae.save_pictures(model, torch.rand(3, 1, 28, 28), str(tmp_path), seed=0)
+    assert Image.open(tmp_path / "reconstructions.png").size == (3 * 30 + 2, 2 * 30 + 2)

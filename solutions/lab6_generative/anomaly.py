@@ -28,8 +28,8 @@ import sys
 import torch
 
 from .data import CLASSES, to_float
-from .train_vae import (build_parser, fail, load_split, load_weights, pick_device, save_grid, save_weights,
-                        set_seed, train)
+from .train_vae import (build_parser, fail, load_split, load_weights, make_out_dir, pick_device, save_grid,
+                        save_weights, set_seed, train)
 from .vae import VAE, kl_divergence, reconstruction_loss, reparameterize
 
 SCORES = ("reconstruction", "neg_elbo")
@@ -146,6 +146,7 @@ def main(argv=None):
         device = pick_device(args.device)
     except RuntimeError as err:
         fail(str(err), code=2)
+    make_out_dir(args.out_dir)
     model = None
     if args.model:
         try:
@@ -160,7 +161,6 @@ def main(argv=None):
     train_images, train_labels = load_split(args, train=True) if model is None else (None, None)
     test_images, test_y = load_split(args, train=False)
     test_x = to_float(test_images).to(device)
-    os.makedirs(args.out_dir, exist_ok=True)
 
     holdouts = range(10) if args.all_classes else [args.holdout_class]
     results = []

@@ -134,6 +134,7 @@ def load_fashion_mnist(data_dir=".data", train=True, download=True):
     from torchvision import datasets  # imported here: it is slow to import
 
     folder = raw_folder(data_dir)
+    created = _missing_folders(folder)  # what a failed download would leave behind
     if os.path.isdir(folder):
         try:
             _unpack_gz_files(folder)
@@ -149,10 +150,28 @@ def load_fashion_mnist(data_dir=".data", train=True, download=True):
                 f"the Fashion-MNIST files in {folder} could not be read ({err}); "
                 "delete them and download them again"
             ) from None
+        for path in created:  # remove the empty folders torchvision made, deepest first
+            try:
+                os.rmdir(path)
+            except OSError:
+                break
         reason = "download switched off" if not download else "the download failed: is this machine offline?"
         raise DataUnavailable(_missing_message(data_dir, reason)) from None
     _write_cache(data_dir, train, dataset.data, dataset.targets)
     return dataset.data, dataset.targets
+
+
+def _missing_folders(folder):
+    """The folders on the way to ``folder`` that do not exist yet, deepest first."""
+    missing = []
+    path = os.path.abspath(folder)
+    while not os.path.exists(path):
+        missing.append(path)
+        parent = os.path.dirname(path)
+        if parent == path:
+            break
+        path = parent
+    return missing
 
 
 def _all_present(folder):

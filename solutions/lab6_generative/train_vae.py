@@ -199,10 +199,12 @@ def save_pictures(model, test_x, out_dir, seed):
     z = torch.randn(64, model.z, generator=torch.Generator().manual_seed(seed)).to(test_x.device)
     samples = model.decode(z)
     save_grid(samples, os.path.join(out_dir, "samples.png"))
-    originals = test_x[:32]
+    per_row = min(8, len(test_x))
+    originals = test_x[: min(32, len(test_x)) // per_row * per_row]  # whole rows only
     recon = model.decode(model.encode(originals)[0])  # decode the posterior mean
-    rows = torch.stack([originals.view(4, 8, 1, 28, 28), recon.view(4, 8, 1, 28, 28)], dim=1)
-    save_grid(rows.reshape(64, 1, 28, 28), os.path.join(out_dir, "reconstructions.png"))
+    rows = [part for start in range(0, len(originals), per_row)
+            for part in (originals[start:start + per_row], recon[start:start + per_row])]
+    save_grid(torch.cat(rows), os.path.join(out_dir, "reconstructions.png"), nrow=per_row)
     return samples
 
 
@@ -239,7 +241,7 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
-def _number(kind, low, inclusive=True):
+def _number(kind, low, inclusive=True, high=None):
     def parse(text):
         try:
             value = kind(text)
@@ -248,6 +250,8 @@ def _number(kind, low, inclusive=True):
         if not np.isfinite(value) or value < low or (value == low and not inclusive):
             bound = f">= {low}" if inclusive else f"> {low}"
             raise argparse.ArgumentTypeError(f"must be {bound}, got {text}")
+        if high is not None and value > high:
+            raise argparse.ArgumentTypeError(f"must be <= {high}, got {text}")
         return value
     return parse
 
@@ -265,7 +269,7 @@ def build_parser(prog="python -m lab6_generative.train_vae", description=None):
     p.add_argument("--beta", type=_number(float, 0), default=1.0, help="final KL weight (beta-VAE)")
     p.add_argument("--warmup-epochs", type=_number(int, 0), default=3,
                    help="epochs of linear KL warm-up (0: none)")
-    p.add_argument("--seed", type=_number(int, 0), default=42, help="random seed")
+    p.add_argument("--seed", type=_number(int, 0, high=2**32 - 1), default=42, help="random seed")
     p.add_argument("--data-dir", default=".data", help="where FashionMNIST/raw/ is (or is downloaded to)")
     p.add_argument("--out-dir", default="outputs", help="where the pictures, history and weights go")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
@@ -297,12 +301,25 @@ def load_split(args, train):
     return images, labels
 
 
+def make_out_dir(path):
+    """Create the output folder now, so a bad --out-dir fails before training, not after."""
+    try:
+        os.makedirs(path, exist_ok=True)
+        probe = os.path.join(path, ".write-test")
+        with open(probe, "w"):
+            pass
+        os.remove(probe)
+    except OSError as err:
+        fail(f"cannot write to --out-dir {path}: {err.strerror or err}", code=2)
+
+
 def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
         device = pick_device(args.device)
     except RuntimeError as err:
         fail(str(err), code=2)
+    make_out_dir(args.out_dir)
     set_seed(args.seed)
     images, _ = load_split(args, train=True)
     test_images, _ = load_split(args, train=False)
@@ -324,7 +341,6 @@ def main(argv=None):
         fail(f"{where.name}() in {os.path.relpath(where.filename)} is not implemented yet: "
              "fill in its TODO, then run pytest")
 
-    os.makedirs(args.out_dir, exist_ok=True)
     samples = save_pictures(model, test_x, args.out_dir, args.seed)
     save_loss_curve(history, os.path.join(args.out_dir, "loss_curve.png"))
     save_weights(model, os.path.join(args.out_dir, "vae.safetensors"), z=args.z, seed=args.seed)
