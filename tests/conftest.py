@@ -51,3 +51,11 @@ def lab(monkeypatch):
     import lab6_generative.anomaly
     import lab6_generative.train_vae
     return lab6_generative
+
+
+@pytest.fixture(scope="session")
+def clean_python(tmp_path_factory):
+    """A Python that sees this venv's packages but not this repository's autograder (platforms/testing.py)."""
+    from platforms import testing
+
+    return testing.clean_python(str(tmp_path_factory.mktemp("python") / "venv"))

@@ -26,11 +26,6 @@ def bundle(tmp_path_factory):
     return out
 
 
-@pytest.fixture(scope="module")
-def clean_python(tmp_path_factory):
-    return testing.clean_python(str(tmp_path_factory.mktemp("python") / "venv"))
-
-
 def runner_env(bundle, **extra):
     return testing.offline_env(
         CLASSROOM50_BUNDLE_DIR=str(bundle), CLASSROOM="ml-fall", ASSIGNMENT="lab6_generative",

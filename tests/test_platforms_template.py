@@ -30,11 +30,6 @@ def template(tmp_path_factory):
     return out
 
 
-@pytest.fixture(scope="module")
-def clean_python(tmp_path_factory):
-    return testing.clean_python(str(tmp_path_factory.mktemp("python") / "venv"))
-
-
 @pytest.fixture
 def repo(template, tmp_path):
     """A fresh copy of the template, as a student would clone it."""
