@@ -17,12 +17,12 @@ TOP_MESSAGES = 3
 
 
 def student_points(results_path, rubric):
-    """{check id: points} for one student, or None when there are no results."""
+    """({check id: points}, failures, isolation) for one student; points None when there are no results."""
     try:
         with open(results_path) as f:
             data = json.load(f)
     except (OSError, ValueError):
-        return None, []
+        return None, [], ""
     points = {check.id: 0 for check in rubric.checks}
     failures = []
     for test in data.get("tests", []):
@@ -31,7 +31,7 @@ def student_points(results_path, rubric):
                 points[check_id] += int(test.get("score", 0))
                 if test.get("status") != "passed" and test.get("output"):
                     failures.append((check_id, test["output"]))
-    return points, failures
+    return points, failures, (data.get("extra_data") or {}).get("isolation", "")
 
 
 def mistake(message):
@@ -54,15 +54,18 @@ def write(out_dir, students, rubric, statuses):
     passed = collections.Counter()        # check id -> students with full points
     messages = collections.defaultdict(collections.Counter)
     graded = 0
+    isolations = collections.Counter()
     for name in students:
-        points, failures = student_points(os.path.join(out_dir, "students", name, "results.json"), rubric)
+        points, failures, isolation = student_points(os.path.join(out_dir, "students", name, "results.json"),
+                                                     rubric)
         if points is None or statuses.get(name) == "grader failed":
-            rows.append([name, ""] + [""] * len(rubric.checks))
+            rows.append([name, ""] + [""] * len(rubric.checks) + [""])
             continue
         graded += 1
         total = sum(points.values())
         totals.append(total)
-        rows.append([name, total] + [points[c.id] for c in rubric.checks])
+        isolations[isolation or "-"] += 1
+        rows.append([name, total] + [points[c.id] for c in rubric.checks] + [isolation])
         for check in rubric.checks:
             passed[check.id] += points[check.id] == check.points
         seen = set()
@@ -72,16 +75,20 @@ def write(out_dir, students, rubric, statuses):
                 seen.add(key)
                 messages[check_id][key[1]] += 1
 
-    with open(os.path.join(out_dir, "grades.csv"), "w", newline="") as f:
+    grades = os.path.join(out_dir, "grades.csv")
+    with open(f"{grades}.tmp", "w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["student", "score"] + [c.id for c in rubric.checks])
+        writer.writerow(["student", "score"] + [c.id for c in rubric.checks] + ["isolation"])
         writer.writerows(rows)
+    os.replace(f"{grades}.tmp", grades)
 
     mean = sum(totals) / len(totals) if totals else 0.0
     _plots(out_dir, totals, rubric, passed, graded)
     lines = [f"# Class report: {graded} of {len(students)} submissions graded", "",
              f"Mean score {mean:.1f} / {rubric.total}; median {_median(totals):.0f}; "
              f"full marks: {sum(t == rubric.total for t in totals)}.", "",
+             "Isolation: " + (", ".join(f"{name} ({count})" for name, count in sorted(isolations.items()))
+                              or "-") + ".", "",
              "![score histogram](scores.png) ![pass rate per check](checks.png)", "",
              "| check | points | students with full points | most common mistakes (students) |",
              "|---|---|---|---|"]
@@ -94,8 +101,10 @@ def write(out_dir, students, rubric, statuses):
     if not_graded:
         lines += ["", "Not graded or no package found: " + ", ".join(
             f"{name} ({statuses[name]})" for name in not_graded) + "."]
-    with open(os.path.join(out_dir, "report.md"), "w") as f:
+    report = os.path.join(out_dir, "report.md")
+    with open(f"{report}.tmp", "w") as f:
         f.write("\n".join(lines) + "\n")
+    os.replace(f"{report}.tmp", report)
     return {"mean": mean, "graded": graded}
 
 

@@ -2,6 +2,8 @@
 
     python -m autograder grade SUBMISSION [--results FILE] [--classroom50 FILE] [--github]
                                           [--rubric FILE] [--checks-dir DIR] [--public-only] [--only ID]
+                                          [--sandbox auto|bwrap|landlock|none]
+    python -m autograder doctor
 
 Each subcommand lives in a module with a ``register(subparsers)`` function
 that adds its parser and sets ``run`` (args -> exit code); ``SUBCOMMANDS``
@@ -43,7 +45,27 @@ def register(subparsers):
                         "repeatable")
     p.add_argument("--public-only", action="store_true", help="skip the hidden checks")
     p.add_argument("--only", metavar="ID", help="grade just this rubric check")
+    add_sandbox_option(p)
     p.set_defaults(run=run_grade)
+
+    d = subparsers.add_parser("doctor", help="what isolation this machine supports, and why",
+                              description="Probe bubblewrap, Landlock + seccomp; say which one grading uses.")
+    d.set_defaults(run=run_doctor)
+
+
+def add_sandbox_option(parser):
+    parser.add_argument("--sandbox", choices=("auto", "bwrap", "landlock", "none"), default=None,
+                        help="how student code is isolated (default: $AUTOGRADER_SANDBOX, else auto: "
+                             "the strongest this machine supports; see `doctor`)")
+
+
+def run_doctor(args):
+    from . import sandbox
+
+    print("Isolation for student code on this machine:")
+    for line in sandbox.doctor():
+        print(line)
+    return 0
 
 
 def run_grade(args):
@@ -54,7 +76,7 @@ def run_grade(args):
 
     rubric = rubric_mod.load(args.rubric) if args.rubric else rubric_mod.load()
     result = grade(args.submission, rubric, checks_dirs=args.checks_dir,
-                   public_only=args.public_only, only=args.only)
+                   public_only=args.public_only, only=args.only, isolation=args.sandbox)
     print(console.table(result))
     gradescope.write(result, args.results)
     if args.classroom50:

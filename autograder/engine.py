@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from . import errors, rubric as rubric_mod
+from . import errors, rubric as rubric_mod, sandbox
 from .results import CheckResult, Result, TestResult, clip, split_points
 from .session import Session
 
@@ -134,7 +134,7 @@ def _run_pytest(files, collector):
             os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = saved
 
 
-def grade(submission, rubric=None, *, checks_dirs=(), public_only=False, only=None):
+def grade(submission, rubric=None, *, checks_dirs=(), public_only=False, only=None, isolation=None):
     """Grade ``submission`` (a folder containing lab6_generative/) and return a Result.
 
     Args:
@@ -142,13 +142,18 @@ def grade(submission, rubric=None, *, checks_dirs=(), public_only=False, only=No
         checks_dirs: folders searched for check files before autograder/checks/.
         public_only: do not run hidden checks (they are reported as skipped).
         only: a check id: grade just that check.
+        isolation: the sandbox ("bwrap", "landlock", "none" or "auto"); default:
+            $AUTOGRADER_SANDBOX, else the strongest this machine supports.
 
     Raises:
-        errors.UsageError: the submission folder or the rubric is unusable.
+        errors.UsageError: the submission folder or the rubric is unusable, or the
+            requested sandbox does not work here.
     """
     started = time.monotonic()
     rubric = rubric or rubric_mod.load()
     check_submission(submission)
+    mechanism = sandbox.choose(isolation)
+    sandbox.harden_grader()
     files = rubric_mod.locate(rubric, checks_dirs)
     selected = [rubric.check(only)] if only else list(rubric.checks)
     skipped, to_run = {}, {}
@@ -161,7 +166,7 @@ def grade(submission, rubric=None, *, checks_dirs=(), public_only=False, only=No
         else:
             to_run[os.path.abspath(files[check.id])] = check
 
-    session = Session(submission, rubric.limits)
+    session = Session(submission, rubric.limits, mechanism)
     collector = Collector(session, to_run)
     try:
         code = _run_pytest(list(to_run), collector) if to_run else pytest.ExitCode.OK
@@ -172,6 +177,9 @@ def grade(submission, rubric=None, *, checks_dirs=(), public_only=False, only=No
 
     checks = [_check_result(check, collector, skipped.get(check.id)) for check in selected]
     notes = []
+    if mechanism == "none":
+        notes.append("Not sandboxed: this machine supports neither bubblewrap nor Landlock, so the "
+                     "submission ran with resource limits only.")
     skipped_points = sum(c.points for c in checks if c.status == "skipped")
     if skipped_points:
         notes.append(f"{skipped_points} points are in hidden checks that were not run here.")
@@ -181,7 +189,8 @@ def grade(submission, rubric=None, *, checks_dirs=(), public_only=False, only=No
             internal.append(f"check {check.id!r}: its test file has no tests")
     output = session.capture.text() if session.capture.total else ""
     return Result(submission=submission, total=rubric.total, checks=checks, output=output,
-                  notes=notes, internal_errors=internal, seconds=time.monotonic() - started)
+                  notes=notes, internal_errors=internal, seconds=time.monotonic() - started,
+                  isolation=mechanism)
 
 
 def _check_result(check, collector, skip_reason):

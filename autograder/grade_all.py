@@ -26,11 +26,20 @@ import subprocess
 import sys
 import time
 
-from . import rubric as rubric_mod
+from . import rubric as rubric_mod, sandbox
+from .cli import add_sandbox_option
 from .errors import UsageError
 
 PACKAGE = "lab6_generative"
 STUDENT_TIMEOUT = 600  # seconds: a backstop far above the engine's own limits
+# The only variables a grading process inherits: never the instructor's tokens.
+KEPT_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "TZ", "VIRTUAL_ENV",
+            "AUTOGRADER_WORKER_USER")
+
+
+def grading_environment():
+    """The environment of each student's ``grade`` process: a few plain variables, no secrets."""
+    return {key: os.environ[key] for key in KEPT_ENV if key in os.environ}
 
 
 def register(subparsers):
@@ -46,6 +55,9 @@ def register(subparsers):
     p.add_argument("--only", metavar="ID",
                    help="regrade just this rubric check and merge it into each student's results")
     p.add_argument("--regrade", action="store_true", help="grade everyone again, even unchanged submissions")
+    add_sandbox_option(p)
+    p.add_argument("--allow-unsandboxed", action="store_true",
+                   help="grade even where no sandbox works (student code can then touch your files)")
     p.set_defaults(run=run_grade_all)
 
 
@@ -112,9 +124,11 @@ def grade_student(name, folder, out_dir, args, grader):
         cmd += ["--checks-dir", d]
     if args.only:
         cmd += ["--only", args.only]
+    cmd += ["--sandbox", args.sandbox]
     start = time.perf_counter()
     try:
-        proc = subprocess.run(cmd, cwd=_repo_root(), capture_output=True, text=True, timeout=STUDENT_TIMEOUT)
+        proc = subprocess.run(cmd, cwd=_repo_root(), capture_output=True, text=True, timeout=STUDENT_TIMEOUT,
+                              env=grading_environment(), stdin=subprocess.DEVNULL)
         status = "graded" if proc.returncode in (0, 3) and os.path.exists(target) else "grader failed"
         if status != "graded":
             _write_log(student_dir, proc.stdout + proc.stderr)
@@ -124,8 +138,7 @@ def grade_student(name, folder, out_dir, args, grader):
     if status == "graded" and args.only:
         _merge_check(results, target, args.only)
     elif status == "graded":
-        with open(stamp, "w") as f:
-            f.write(source + "\n")
+        _write_atomic(stamp, source + "\n")
     return name, status, time.perf_counter() - start
 
 
@@ -141,8 +154,7 @@ def _merge_check(results, partial, check_id):
         return
     data["tests"] = [t for t in data.get("tests", []) if check_id not in t.get("tags", [])] + new
     data["score"] = sum(t["score"] for t in data["tests"])
-    with open(results, "w") as f:
-        json.dump(data, f, indent=2)
+    _write_atomic(results, json.dumps(data, indent=2))
     os.remove(partial)
 
 
@@ -158,16 +170,20 @@ def _read(path):
         return None
 
 
+def _write_atomic(path, text):
+    with open(f"{path}.tmp", "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(f"{path}.tmp", path)
+
+
 def _write_log(student_dir, text):
-    with open(os.path.join(student_dir, "grader.log"), "w") as f:
-        f.write(text[-20000:])
+    _write_atomic(os.path.join(student_dir, "grader.log"), text[-20000:])
 
 
 def _write_missing(path, name):
     """A zero report for a folder without the package, in the same format as every other."""
-    with open(path, "w") as f:
-        json.dump({"score": 0, "execution_time": 0, "tests": [],
-                   "output": f"{name}: no {PACKAGE}/ folder found in the submission."}, f, indent=2)
+    _write_atomic(path, json.dumps({"score": 0, "execution_time": 0, "tests": [],
+                                    "output": f"{name}: no {PACKAGE}/ folder found in the submission."}, indent=2))
 
 
 def run_grade_all(args):
@@ -187,13 +203,20 @@ def run_grade_all(args):
     if args.only and args.only not in [c.id for c in rubric.checks]:
         raise UsageError(f"--only {args.only}: no such check in the rubric "
                          f"({', '.join(c.id for c in rubric.checks)})")
+    args.sandbox = sandbox.choose(args.sandbox)
+    if args.sandbox == "none" and not args.allow_unsandboxed:
+        raise UsageError("no sandbox works on this machine (see `python -m autograder doctor`): student code "
+                         "would run with your rights; grade inside a Linux container (README), or pass "
+                         "--allow-unsandboxed if you trust every submission")
+    sandbox.harden_grader()
     grader = grader_fingerprint(args)
     students = sorted(d for d in os.listdir(args.submissions)
                       if os.path.isdir(os.path.join(args.submissions, d)) and not d.startswith("."))
     if not students:
         raise UsageError(f"{args.submissions} has no student folders")
     os.makedirs(args.out, exist_ok=True)
-    print(f"Grading {len(students)} submissions, {args.jobs} at a time, into {args.out}/")
+    print(f"Grading {len(students)} submissions, {args.jobs} at a time, into {args.out}/; "
+          f"isolation: {sandbox.DESCRIPTIONS[args.sandbox]}")
     start = time.perf_counter()
     statuses = {}
     with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:

@@ -79,6 +79,7 @@ class Result:
     notes: list = dataclasses.field(default_factory=list)
     internal_errors: list = dataclasses.field(default_factory=list)
     seconds: float = 0.0
+    isolation: str = "none"     # the sandbox that graded it: "bwrap", "landlock" or "none"
 
     @property
     def score(self):

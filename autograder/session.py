@@ -25,17 +25,20 @@ class Limits:
     total_budget: float = 150.0
     memory_mb: int = 6144
     file_mb: int = 64
+    scratch_mb: int = 256
+    scratch_files: int = 10000
 
 
 class Session:
     """Owns the worker for one submission; start it lazily, restart it after a kill."""
 
-    def __init__(self, submission, limits):
-        self.submission, self.limits = submission, limits
+    def __init__(self, submission, limits, mechanism="none"):
+        self.submission, self.limits, self.mechanism = submission, limits, mechanism
         self.capture = Capture()
         self.deadline = time.monotonic() + limits.total_budget
         self.worker = None
         self.import_failure = None
+        self.sandbox_failure = None
         self.workers_started = 0
 
     def handle(self, label, timeout):
@@ -44,6 +47,8 @@ class Session:
 
     def ensure_worker(self):
         """Start a worker and import the submission, unless one is running. Raises ImportFailed."""
+        if self.sandbox_failure:
+            raise SandboxFailure(self.sandbox_failure)
         if self.import_failure:
             raise errors.ImportFailed(self.import_failure)
         if self.worker is not None:
@@ -53,8 +58,7 @@ class Session:
                                   "was used up by earlier checks")
         limit = self.limits.import_timeout
         deadline = min(time.monotonic() + limit, self.deadline)
-        self.worker = Worker(self.submission, int(self.limits.memory_mb * 2**20),
-                             int(self.limits.file_mb * 2**20), self.capture)
+        self.worker = Worker(self.submission, self.limits, self.capture, self.mechanism)
         self.workers_started += 1
         try:
             response = self.worker.request("__import__", {}, deadline)
@@ -68,6 +72,10 @@ class Session:
                                    f"while importing it{_last_output(self.capture)}; does a module call "
                                    "exit() or crash at import time?")
         else:
+            if "internal" in response:
+                self.kill_worker()
+                self.sandbox_failure = response["internal"]
+                raise SandboxFailure(self.sandbox_failure)
             if "ok" not in response:
                 self.kill_worker()
                 self.import_failure = f"importing your package failed: {response}"
@@ -92,6 +100,10 @@ class Session:
     def close(self):
         """End the session: the worker is killed, never asked nicely."""
         self.kill_worker()
+
+
+class SandboxFailure(RuntimeError):
+    """The worker could not confine itself: an internal error of the grader, never the student's."""
 
 
 def _last_output(capture):

@@ -1,31 +1,42 @@
-"""One worker process, seen from the grader: start it, send it requests, kill it.
+"""One worker process, seen from the grader: start it in its sandbox, send it requests, kill it.
 
-The worker (``autograder.worker_main``) runs in its own process group with a
-scratch working directory, a minimal environment (no tokens or CI variables
-from the grader's), limited memory and file sizes.  Requests and responses
-travel on two private pipes (see ``wire``); the worker's stdout and stderr
-go to a ``Capture`` that keeps only the first few kilobytes.
+The worker (``autograder.worker_main``) runs in a ``sandbox.Box``: a private
+folder with a copy of the grader's worker modules, a copy of the submission's
+package and a scratch folder, isolated by the mechanism ``sandbox.choose``
+picked (bubblewrap, Landlock + seccomp, or none).  It has its own process
+group, a minimal environment (no tokens or CI variables from the grader's),
+and the resource limits of the rubric.  Requests and responses travel on two
+private pipes (see ``wire``); the worker's stdout and stderr go to a
+``Capture`` that keeps only the first few kilobytes.
+
+One ``Monitor`` thread per worker reads both output pipes with ``select``
+(never a blocking read that a leftover process holding the pipe could stall)
+and watches the scratch folder's size.  ``Worker.kill`` SIGKILLs the group,
+then sweeps: it waits until no process of the worker's group (or, as this
+process is a child subreaper, no orphan carrying the worker's id) is left,
+before the box is deleted and any report is written.
 
 When the grader runs as root and ``AUTOGRADER_WORKER_USER`` names an account,
-the worker runs as that account: the student's code can then neither signal
-the grader nor write its files.
+the worker runs as that account.
 """
+import ctypes
 import os
 import pwd
-import shutil
+import secrets
+import select
 import signal
 import subprocess
-import sys
-import tempfile
 import threading
+import time
 
-from . import wire
+from . import sandbox, wire
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PR_SET_CHILD_SUBREAPER = 36
+SCRATCH_CHECK_SECONDS = 0.2
 BOOTSTRAP = (
     "import sys; sys.path[:] = [p for p in sys.path if p not in ('', '.')]; "
-    f"sys.path.insert(0, {ROOT!r}); "
-    "from autograder.worker_main import main; main()"
+    "sys.path.insert(0, sys.argv[1]); "
+    "from autograder.worker_main import main; main(sys.argv[2:])"
 )
 
 
@@ -60,20 +71,9 @@ class Capture:
         return text
 
 
-def _drain(stream, capture):
-    try:
-        while True:
-            chunk = stream.read1(65536) if hasattr(stream, "read1") else stream.read(65536)
-            if not chunk:
-                return
-            capture.feed(chunk)
-    except (OSError, ValueError):
-        return
-
-
-def _environment(scratch):
+def _environment(scratch, worker_id):
     return {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "PATH": "/usr/bin:/bin",
         "HOME": scratch,
         "TMPDIR": scratch,
         "LANG": "C.UTF-8",
@@ -83,6 +83,7 @@ def _environment(scratch):
         "OMP_NUM_THREADS": "1",  # a tiny model: one thread is fastest, and the same on every machine
         "MKL_NUM_THREADS": "1",
         "MPLBACKEND": "Agg",
+        "AUTOGRADER_WORKER_ID": worker_id,
     }
 
 
@@ -95,39 +96,182 @@ def worker_account():
     return entry.pw_uid, entry.pw_gid
 
 
-class Worker:
-    """A started worker process for one submission."""
+_subreaper = []
 
-    def __init__(self, submission, memory_bytes, file_bytes, capture):
-        self.scratch = tempfile.mkdtemp(prefix="autograder-worker-")
+
+def become_subreaper():
+    """Adopt the orphans of our workers (Linux), so that a double-forked process cannot hide."""
+    if not _subreaper:
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            _subreaper.append(libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0)
+        except (OSError, AttributeError):
+            _subreaper.append(False)
+    return _subreaper[0]
+
+
+def _processes():
+    """(pid, ppid, pgid, state) of every process, from /proc (empty where there is none)."""
+    found = []
+    try:
+        names = os.listdir("/proc")
+    except OSError:
+        return found
+    for name in names:
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as f:
+                stat = f.read().decode("ascii", "replace")
+        except OSError:
+            continue
+        fields = stat[stat.rfind(")") + 2:].split()
+        found.append((int(name), int(fields[1]), int(fields[2]), fields[0]))
+    return found
+
+
+def _carries(pid, worker_id):
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as f:
+            return f"AUTOGRADER_WORKER_ID={worker_id}".encode() in f.read().split(b"\0")
+    except OSError:
+        return False
+
+
+def sweep(pgid, worker_id, timeout=10.0):
+    """SIGKILL and reap every process of group ``pgid`` and every adopted orphan carrying ``worker_id``.
+
+    Returns True once none is left (a PID namespace's init is gone only when
+    all its processes are), False if some survived ``timeout`` seconds.
+    """
+    me, deadline = os.getpid(), time.monotonic() + timeout
+    ours = set()  # once found, a process is followed by its pid until it is gone (a dying one hides its environ)
+    while True:
+        table = {pid: (ppid, group, state) for pid, ppid, group, state in _processes()}
+        for pid, (ppid, group, state) in table.items():
+            if pid != me and pid not in ours and (group == pgid or (ppid == me and _carries(pid, worker_id))):
+                ours.add(pid)
+        ours &= set(table)
+        if not ours:
+            return True
+        for pid in ours:
+            ppid, _, state = table[pid]
+            if state != "Z":
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+            if ppid == me:
+                try:
+                    os.waitpid(pid, os.WNOHANG)
+                except ChildProcessError:
+                    pass
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.005)
+
+
+class Monitor(threading.Thread):
+    """Reads the worker's stdout and stderr into the Capture and polices the scratch folder."""
+
+    def __init__(self, fds, capture, worker, max_bytes, max_entries):
+        super().__init__(daemon=True)
+        self.fds, self.capture, self.worker = list(fds), capture, worker
+        self.max_bytes, self.max_entries = max_bytes, max_entries
+        self._wake_r, self._wake_w = os.pipe()
+        for fd in self.fds:
+            os.set_blocking(fd, False)
+
+    def run(self):
+        next_check = time.monotonic() + SCRATCH_CHECK_SECONDS
+        open_fds = list(self.fds)
+        while True:
+            try:
+                ready, _, _ = select.select(open_fds + [self._wake_r], [], [], SCRATCH_CHECK_SECONDS)
+            except (OSError, ValueError):
+                return
+            if self._wake_r in ready:
+                return
+            for fd in ready:
+                try:
+                    chunk = os.read(fd, 65536)
+                except BlockingIOError:
+                    continue
+                except OSError:
+                    chunk = b""
+                if chunk:
+                    self.capture.feed(chunk)
+                else:
+                    open_fds.remove(fd)
+            if time.monotonic() >= next_check:
+                next_check = time.monotonic() + SCRATCH_CHECK_SECONDS
+                self._police_scratch()
+
+    def _police_scratch(self):
+        used, entries = self.worker.box.scratch_usage(self.max_entries)
+        if used > self.max_bytes or entries > self.max_entries:
+            what = (f"{used // 2**20} MB" if used > self.max_bytes else f"more than {self.max_entries} files")
+            self.worker.stop(f"it wrote {what} into its scratch folder (the limit is "
+                             f"{self.max_bytes // 2**20} MB in {self.max_entries} files)")
+
+    def stop(self):
+        """End the thread (it never waits for the pipes' writers), then close everything."""
+        try:
+            os.write(self._wake_w, b"x")
+        except OSError:
+            pass
+        if self is not threading.current_thread():
+            self.join(timeout=5)
+        for fd in self.fds + [self._wake_r, self._wake_w]:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+class Worker:
+    """A started worker process for one submission, in its sandbox."""
+
+    def __init__(self, submission, limits, capture, mechanism):
+        self.mechanism = mechanism
+        self.box = sandbox.Box(mechanism, submission)
+        self.killed_because = None
+        self.worker_id = secrets.token_hex(8)
+        self._lock = threading.Lock()
+        self._finished = False
         account = worker_account()
         as_user = {}
         if account:
-            os.chown(self.scratch, *account)
+            os.chown(self.box.host_scratch, *account)
             as_user = {"user": account[0], "group": account[1], "extra_groups": []}
+        become_subreaper()
         request_r, self._request_w = os.pipe()
         self._response_r, response_w = os.pipe()
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        settings = self.box.settings(int(limits.memory_mb * 2**20), int(limits.file_mb * 2**20),
+                                     int(limits.total_budget + limits.import_timeout + 30))
+        settings.update(submission_path=self.box.submission, request_fd=request_r, response_fd=response_w)
+        env = _environment(self.box.scratch, self.worker_id)
+        argv = self.box.command(["-s", "-B", "-u", "-c", BOOTSTRAP, self.box.grader, wire_json(settings)], env)
         try:
             self.proc = subprocess.Popen(
-                [sys.executable, "-s", "-B", "-u", "-c", BOOTSTRAP, os.path.abspath(submission),
-                 str(request_r), str(response_w), str(memory_bytes), str(file_bytes)],
-                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                pass_fds=(request_r, response_w), cwd=self.scratch,
-                env=_environment(self.scratch), start_new_session=True, **as_user)
+                argv, stdin=subprocess.DEVNULL, stdout=out_w, stderr=err_w,
+                pass_fds=(request_r, response_w), cwd=self.box.host_scratch,
+                env=env, start_new_session=True, **as_user)
         except BaseException:
-            for fd in (self._request_w, self._response_r):
+            for fd in (self._request_w, self._response_r, out_r, err_r):
                 os.close(fd)
-            shutil.rmtree(self.scratch, ignore_errors=True)
+            self.box.remove()
             raise
         finally:
-            os.close(request_r)
-            os.close(response_w)
+            for fd in (request_r, response_w, out_w, err_w):
+                os.close(fd)
         os.set_blocking(self._request_w, False)
         os.set_blocking(self._response_r, False)
-        self._threads = [threading.Thread(target=_drain, args=(s, capture), daemon=True)
-                         for s in (self.proc.stdout, self.proc.stderr)]
-        for thread in self._threads:
-            thread.start()
+        self._monitor = Monitor((out_r, err_r), capture, self, int(limits.scratch_mb * 2**20),
+                                int(limits.scratch_files))
+        self._monitor.start()
 
     def request(self, probe, kwargs, deadline):
         """Send one request and wait for its response until ``deadline`` (time.monotonic()).
@@ -137,30 +281,38 @@ class Worker:
         wire.write_message(self._request_w, wire.encode({"probe": probe, "kwargs": kwargs}), deadline)
         return wire.read_message(self._response_r, deadline)
 
+    def stop(self, reason):
+        """Kill the worker's processes now, remembering why (the monitor's scratch limit)."""
+        with self._lock:
+            if self.killed_because is None:
+                self.killed_because = reason
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except OSError:
+            pass
+
     def kill(self):
-        """SIGKILL the whole process group, reap the process, release everything."""
-        if self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        """SIGKILL the whole process group, sweep up every descendant, release everything."""
+        with self._lock:
+            if self._finished:
+                return
+            self._finished = True
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except OSError:
+            pass
         try:
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:  # pragma: no cover - a zombie we cannot reap
             pass
-        for thread in self._threads:
-            thread.join(timeout=1)
+        sweep(self.proc.pid, self.worker_id)
+        self._monitor.stop()
         for fd in (self._request_w, self._response_r):
             try:
                 os.close(fd)
             except OSError:
                 pass
-        for stream in (self.proc.stdout, self.proc.stderr):
-            try:
-                stream.close()
-            except OSError:
-                pass
-        shutil.rmtree(self.scratch, ignore_errors=True)
+        self.box.remove()
 
     def exit_description(self, wait=1.0):
         """'exit code 3' or 'killed by signal SIGSEGV' once the process has ended, else 'no exit status'."""
@@ -168,9 +320,20 @@ class Worker:
             code = self.proc.wait(timeout=wait)
         except subprocess.TimeoutExpired:
             return "no exit status"
+        if self.killed_because:
+            return f"killed by the grader: {self.killed_because}"
         if code < 0:
             try:
                 return f"killed by signal {signal.Signals(-code).name}"
             except ValueError:
                 return f"killed by signal {-code}"
+        if self.mechanism == "bwrap" and code > 128 and code - 128 in signal.Signals._value2member_map_:
+            return f"killed by signal {signal.Signals(code - 128).name}"  # bubblewrap's way of saying so
         return f"exit code {code}"
+
+
+def wire_json(settings):
+    """The worker's settings as one command-line argument."""
+    import json
+
+    return json.dumps(settings, sort_keys=True)

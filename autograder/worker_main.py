@@ -1,44 +1,50 @@
-"""The worker process: imports the submission and answers probe requests.
+"""The worker process: confines itself, imports the submission and answers probe requests.
 
-Started by ``autograder.worker.Worker`` as::
+Started by ``autograder.worker.Worker``, inside its ``sandbox.Box``, as::
 
-    python -s -B -u -c BOOTSTRAP SUBMISSION REQUEST_FD RESPONSE_FD MEMORY_BYTES FILE_BYTES
+    python -s -B -u -c BOOTSTRAP GRADER_DIR SETTINGS_JSON
 
-It limits its own memory and file sizes, imports torch and the grader's
-probes *before* the submission is on ``sys.path`` (so a submission cannot
-shadow them), then loops: read a request ``{"probe": name, "kwargs": {...}}``
-from REQUEST_FD, run it, write one response to RESPONSE_FD:
+GRADER_DIR holds the private copy of the worker modules (this file, probes,
+wire, confine); SETTINGS_JSON the mechanism, limits, paths and the two pipe
+descriptors.  The worker imports torch and the grader's probes *before* the
+submission is on ``sys.path`` (so a submission cannot shadow them), then
+confines itself (``confine.confine``: limits, Landlock, seccomp), then loops:
+read a request ``{"probe": name, "kwargs": {...}}`` from the request pipe, run
+it, write one response to the response pipe:
 
     {"ok": payload}            the probe finished
     {"raised": info}           the student's code raised (see probes.describe_exception)
     {"bad": message}           the probe could not examine what the student's code returned
+    {"internal": message}      the sandbox could not be set up: the grader's problem, not the student's
 
 Student output goes to this process's stdout/stderr, which the grader
 captures; the protocol uses its own file descriptors.
 """
-import resource
+import json
 import sys
 
 
-def _limit(kind, value):
-    if value > 0:
-        _, hard = resource.getrlimit(kind)
-        value = value if hard == resource.RLIM_INFINITY else min(value, hard)
-        resource.setrlimit(kind, (value, value))
-
-
 def main(argv=None):
-    submission, request_fd, response_fd, memory, file_size = (argv or sys.argv[1:])[:5]
-    request_fd, response_fd = int(request_fd), int(response_fd)
-    _limit(resource.RLIMIT_AS, int(memory))
-    _limit(resource.RLIMIT_FSIZE, int(file_size))
-    _limit(resource.RLIMIT_CORE, 0)
+    settings = json.loads((argv or sys.argv[1:])[0])
+    request_fd, response_fd = settings["request_fd"], settings["response_fd"]
+    submission = settings["submission_path"]
+    if settings.get("parent_pid"):  # first of all: die with the grader, even during torch's import
+        from autograder.confine import die_with_parent
+
+        die_with_parent(settings["parent_pid"])
 
     import torch  # imported before the submission can interfere
 
     torch.set_num_threads(1)
 
-    from autograder import probes, wire
+    from autograder import confine, probes, wire
+
+    try:
+        confine.confine(settings)
+    except confine.ConfineError as err:
+        failure = f"the {settings['mechanism']} sandbox could not be set up in the worker: {err}"
+    else:
+        failure = None
 
     sys.path.insert(0, submission)
     while True:
@@ -48,7 +54,9 @@ def main(argv=None):
             return
         name, kwargs = request.get("probe"), request.get("kwargs") or {}
         try:
-            if name == "__import__":
+            if failure:
+                response = {"internal": failure}
+            elif name == "__import__":
                 response = {"ok": probes.import_submission(submission)}
             else:
                 response = {"ok": probes.PROBES[name](**kwargs)}

@@ -17,6 +17,13 @@ from autograder_testing import build_submission, failures, load, rubric_copy
 HOSTILE = load("hostile")
 
 
+@pytest.fixture(autouse=True, params=["bwrap", "landlock"])
+def isolation(request, monkeypatch):
+    """Every hostile submission is contained under both sandboxes."""
+    monkeypatch.setenv("AUTOGRADER_SANDBOX", request.param)
+    return request.param
+
+
 def _grade(tmp_path, name, only=None, **limits):
     spec = HOSTILE[name]
     submission = build_submission(tmp_path / "submission", spec.get("bodies"), spec.get("module_code"))
@@ -89,4 +96,4 @@ def test_the_worker_sees_none_of_the_graders_environment(tmp_path, monkeypatch):
         "schedules": "import os\nprint(sorted(os.environ.items()), os.getcwd())\n"})
     result = grade(str(submission), only="warmup")
     assert result.score == 15 and "do-not-leak" not in result.output and "GITHUB" not in result.output
-    assert "autograder-worker-" in result.output and str(os.getcwd()) not in result.output
+    assert result.output.rstrip().endswith("scratch") and str(os.getcwd()) not in result.output

@@ -26,7 +26,8 @@ def test_points_split_into_whole_points_that_add_up(points, n):
 
 def test_gradescope_results_json():
     data = gradescope.to_dict(_result())
-    assert set(data) == {"score", "execution_time", "output", "tests"}
+    assert set(data) == {"score", "execution_time", "output", "tests", "extra_data"}
+    assert data["extra_data"] == {"isolation": "none"} and "NOT SANDBOXED" in data["output"]
     assert data["score"] == 13 and data["execution_time"] == 13 and "hello from the student" in data["output"]
     assert sum(t["score"] for t in data["tests"]) == data["score"]
     for test in data["tests"]:

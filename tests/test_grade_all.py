@@ -48,7 +48,8 @@ def test_every_student_gets_a_row_and_a_report(classroom):
     assert first.returncode == 0, first.stdout + first.stderr
     grades = read_grades(out)
     assert list(grades) == ["alice", "bob", "carol", "dave"]
-    assert list(grades["alice"]) == ["student", "score"] + CHECKS
+    assert list(grades["alice"]) == ["student", "score"] + CHECKS + ["isolation"]
+    assert grades["alice"]["isolation"] == "bwrap"  # this project's machines support it
     assert grades["alice"]["score"] == "100" and grades["alice"]["warmup"] == "15"
     assert grades["bob"]["score"] == "0"
     assert 0 < int(grades["carol"]["warmup"]) < 15 and int(grades["carol"]["score"]) == 85 + int(grades["carol"]["warmup"])

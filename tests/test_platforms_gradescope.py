@@ -76,9 +76,12 @@ def submit(root, files):
     return sub
 
 
-def run_autograder(root, user=""):
+def run_autograder(root, user="", sandbox=None):
+    env = testing.offline_env(AUTOGRADER_DIR=str(root), LAB6_STUDENT_USER=user)
+    if sandbox:
+        env["AUTOGRADER_SANDBOX"] = sandbox
     return subprocess.run(["bash", str(root / "source/run_autograder")], cwd=root, capture_output=True, text=True,
-                          timeout=600, env=testing.offline_env(AUTOGRADER_DIR=str(root), LAB6_STUDENT_USER=user))
+                          timeout=600, env=env)
 
 
 def results(root):
@@ -150,33 +153,31 @@ def can_drop_privileges(installed):
     return proc.returncode == 0
 
 
-def test_solutions_get_full_marks_and_student_code_runs_unprivileged(installed, tmp_path):
-    """As root (as on Gradescope) the student's code runs as an unprivileged user.
+@pytest.mark.parametrize("sandbox", ["bwrap", "landlock"])
+def test_solutions_get_full_marks_and_student_code_runs_unprivileged(installed, tmp_path, sandbox):
+    """As root (as on Gradescope) the student's code runs as an unprivileged user, in the sandbox.
 
-    The submission records the user its code runs as; without root (or
-    before the engine can switch users) it runs as the grader's user.
+    The submission prints the uid its code runs as and whether it can see the
+    hidden checks and the results folder; on Gradescope the fallback (Landlock
+    + seccomp) is what runs, since Docker forbids bubblewrap's namespaces.
     """
     drop = can_drop_privileges(installed)
-    spy = Path(tempfile.mkdtemp(prefix="lab6-spy-"))
-    spy.chmod(0o777)
     package = tmp_path / "lab6_generative"
     shutil.copytree(ROOT / "solutions/lab6_generative", package)
     hidden = next(installed / "source/grader/autograder/checks" / common.check_file(c)
                   for c in common.load_rubric() if c["visibility"] == "hidden")
     with open(package / "vae.py", "a") as f:
-        f.write(f"\nimport os as _os\nopen({str(spy / 'uid')!r}, 'w').write(str(_os.geteuid()))\n"
-                f"open({str(spy / 'peek')!r}, 'w').write(str(_os.access({str(hidden)!r}, _os.R_OK)))\n")
+        f.write(f"\nimport os as _os\nprint('SPY', _os.geteuid(), _os.access({str(hidden)!r}, _os.R_OK), "
+                f"_os.access({str(installed / 'results')!r}, _os.W_OK), 'YPS')\n")
     submit(installed, {"lab6_generative": package})
-    try:
-        proc = run_autograder(installed, user="nobody" if drop else "")
-        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-        expected = pwd.getpwnam("nobody").pw_uid if drop else os.geteuid()
-        assert int((spy / "uid").read_text()) == expected
-        if drop:  # and it cannot read the hidden checks (to print them into its feedback)
-            assert (spy / "peek").read_text() == "False"
-    finally:
-        shutil.rmtree(spy, ignore_errors=True)
+    proc = run_autograder(installed, user="nobody" if drop else "", sandbox=sandbox)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     data = results(installed)
     assert data["score"] == 100, json.dumps(data, indent=1)[:3000]
-    if os.geteuid() == 0 and not drop:
+    assert data["extra_data"]["isolation"] == sandbox
+    uid, can_read_hidden, can_write_results = data["output"].split("SPY ", 1)[1].split(" YPS")[0].split()
+    inside = 65534 if sandbox == "bwrap" else (pwd.getpwnam("nobody").pw_uid if drop else os.geteuid())
+    assert int(uid) == inside
+    assert can_read_hidden == "False" and can_write_results == "False"
+    if os.geteuid() == 0 and not drop and sandbox != "bwrap":
         pytest.skip("graded 100, but student code ran as root: no Python here that 'nobody' can run")

@@ -165,7 +165,8 @@ def test_workflow_shape(template):
     assert reporter["env"]["AUTOGRADER_RESULTS"] == "${{ steps.autograder.outputs.result }}"
     # Every command is one of ci/grade.sh's subcommands, which the tests below run.
     commands = [s["run"].strip() for s in testing.run_steps(workflow)]
-    assert commands == ["bash ci/grade.sh install", "bash ci/grade.sh test", "bash ci/grade.sh grade"]
+    assert commands == ["bash ci/grade.sh install", "bash ci/grade.sh sandbox", "bash ci/grade.sh test",
+                        "bash ci/grade.sh grade"]
     grade = next(s for s in steps if s.get("id") == "autograder")
     assert grade["run"].strip() == "bash ci/grade.sh grade"
 
@@ -200,8 +201,9 @@ def test_workflow_on_the_stubs_public_checks_only(repo, clean_python, tmp_path):
     report = tmp_path / "public.xml"
     steps, outputs = testing.run_workflow_locally(
         str(repo), clean_python, str(tmp_path / "gh"), step_env={"public-tests": {"PYTEST_ADDOPTS": f"--junitxml={report}"}})
-    install, public_tests, grade = steps
+    install, sandbox_step, public_tests, grade = steps
     assert install.returncode == 0, install.output[-2000:]
+    assert sandbox_step.returncode == 0 and "grading here uses: bwrap" in sandbox_step.output, sandbox_step.output
     assert "Would install" not in install.output, "the pinned requirements do not match the environment"
     # The public tests fail, cleanly: every test fails with NotImplementedError, nothing errors.
     assert public_tests.returncode == 1, public_tests.output[-2000:]
@@ -241,7 +243,7 @@ def test_workflow_on_the_solutions_with_the_hidden_checks(repo, clean_python, tm
     assert shipped == sorted(os.path.basename(f) for f in common.hidden_check_files())
     shutil.copytree(grader_repo, repo / ".grader-private")
     steps, outputs = testing.run_workflow_locally(str(repo), clean_python, str(tmp_path / "gh"))
-    install, public_tests, grade = steps
+    install, sandbox_step, public_tests, grade = steps
     assert public_tests.returncode == 0, public_tests.output[-3000:]
     assert grade.returncode == 0, grade.output[-3000:]
     assert "public checks only" not in grade.output.lower()

@@ -3,6 +3,13 @@
 WIDTH = 120
 
 
+def isolation_text(result):
+    """How the submission was isolated, in words."""
+    from ..sandbox import DESCRIPTIONS
+
+    return DESCRIPTIONS.get(result.isolation, result.isolation)
+
+
 def _one_line(text, width):
     line = " ".join((text or "").split())
     return line if len(line) <= width else line[:width - 3] + "..."
@@ -21,6 +28,7 @@ def table(result):
         room = WIDTH - name_width - 14
         lines.append(f"  {check.id:<{name_width}}  {points:>7}  {_one_line(failure, room)}")
     lines.append(f"  {'total':<{name_width}}  {f'{result.score}/{result.max_score}':>7}")
+    lines.append(f"\nIsolation: {isolation_text(result)}")
     for note in result.notes:
         lines.append(f"\nNote: {note}")
     for error in result.internal_errors:

@@ -27,7 +27,9 @@ def summary_markdown(result):
     for check in result.checks:
         failure = ("(not run) " if check.status == "skipped" else "") + check.first_failure
         lines.append(f"| {check.title} (`{check.id}`) | {check.score} / {check.points} | {_cell(failure)} |")
-    lines += [""] + [f"> {note}" for note in result.notes]
+    from .console import isolation_text
+
+    lines += ["", f"Isolation: {isolation_text(result)}", ""] + [f"> {note}" for note in result.notes]
     return "\n".join(lines) + "\n"
 
 

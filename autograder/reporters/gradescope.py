@@ -16,7 +16,9 @@ MAX_BYTES = 1_000_000
 
 def output_text(result):
     """The text shown above the tests: the score, notes, and what the submission printed."""
-    parts = [f"Score: {result.score} / {result.max_score}"]
+    from .console import isolation_text
+
+    parts = [f"Score: {result.score} / {result.max_score}", f"Isolation: {isolation_text(result)}"]
     parts += result.notes
     if result.internal_errors:
         parts.append(f"{len(result.internal_errors)} test(s) hit an internal grader error and scored 0; "
@@ -40,7 +42,8 @@ def to_dict(result):
                 "tags": [check.id],
             })
     data = {"score": result.score, "execution_time": int(round(result.seconds)),
-            "output": output_text(result), "tests": tests}
+            "output": output_text(result), "tests": tests,
+            "extra_data": {"isolation": result.isolation}}
     if len(json.dumps(data)) > MAX_BYTES:  # unreachable with clipped messages; a last guard
         for test in tests:
             test["output"] = test["output"][:200]

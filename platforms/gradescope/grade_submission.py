@@ -146,11 +146,13 @@ def main():
         # code can neither signal it nor write the results.
         env["AUTOGRADER_WORKER_USER"] = user
         log(f"student code runs as the unprivileged user {user!r}")
-        # The check files run in the grader (root) only: keep the hidden ones
-        # unreadable for student code (which could print them into its feedback).
-        checks = os.path.join(p["source"], "grader", "autograder", "checks")
-        if os.path.isdir(checks):
-            os.chmod(checks, 0o700)
+        # The grader (root) alone reads its source, the hidden checks and the
+        # results: the worker gets its own copy of what it needs (sandbox.Box),
+        # and the sandbox (Landlock + seccomp here: Docker forbids bubblewrap's
+        # namespaces) hides the rest of the file system besides.
+        for folder in (p["source"], os.path.dirname(p["results"])):
+            os.makedirs(folder, exist_ok=True)
+            os.chmod(folder, 0o700)
     work = tempfile.mkdtemp(prefix="lab6-gradescope-")
     os.chmod(work, 0o755)
     try:

