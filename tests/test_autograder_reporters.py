@@ -1,5 +1,8 @@
 """Every report format against its documented schema, from one hand-made Result."""
 import base64
+import os
+import stat
+import subprocess
 import json
 
 import pytest
@@ -89,3 +92,12 @@ def test_console_table():
     text = console.table(_result())
     assert "kl_analytic" in text and "13/25" in text and "13/35" in text and "the sign is flipped" in text
     assert "(not run)" in text and "Note: 10 points" in text
+
+
+def test_results_to_a_device_are_written_in_place_not_renamed_over_it(tmp_path):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    reader = subprocess.Popen(["cat", str(fifo)], stdout=subprocess.PIPE)
+    gradescope.write(_result(), str(fifo))
+    out, _ = reader.communicate(timeout=10)
+    assert json.loads(out)["score"] == 13 and stat.S_ISFIFO(os.stat(fifo).st_mode)

@@ -10,7 +10,16 @@ import os
 
 
 def write_json(path, data):
-    """Write ``data`` as JSON to ``path`` (atomically: a partial file is never left behind)."""
+    """Write ``data`` as JSON to ``path`` (atomically: a partial file is never left behind).
+
+    A path that exists and is not a regular file (/dev/null, /dev/stdout, a
+    pipe) is written in place: renaming over it would replace the device.
+    """
+    if os.path.exists(path) and not os.path.isfile(path):
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(data, f, indent=2, ensure_ascii=False)
+            f.write("\n")
+        return
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     tmp = f"{path}.tmp"
