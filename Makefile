@@ -66,6 +66,7 @@ release: setup
 bench: setup
 	$(PYTHON) benchmarks/bench_train.py
 	$(PYTHON) benchmarks/bench_grade.py
+	$(PYTHON) benchmarks/bench_sandbox.py
 
 clean:
 	rm -rf $(VENV) outputs results.json

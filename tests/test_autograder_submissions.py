@@ -14,6 +14,13 @@ BUGS = load("bugs")
 RUBRIC = rubric.load()
 
 
+@pytest.fixture(autouse=True, params=["bwrap", "landlock"])
+def isolation(request, monkeypatch):
+    """Grades are the same under both sandboxes."""
+    monkeypatch.setenv("AUTOGRADER_SANDBOX", request.param)
+    return request.param
+
+
 @pytest.mark.parametrize("name", sorted(ALTERNATIVES))
 def test_correct_alternatives_earn_100(tmp_path, name):
     result = grade(str(build_submission(tmp_path, ALTERNATIVES[name])), RUBRIC)

@@ -181,3 +181,22 @@ def test_solutions_get_full_marks_and_student_code_runs_unprivileged(installed, 
     assert can_read_hidden == "False" and can_write_results == "False"
     if os.geteuid() == 0 and not drop and sandbox != "bwrap":
         pytest.skip("graded 100, but student code ran as root: no Python here that 'nobody' can run")
+
+
+def test_a_link_to_the_hidden_checks_brings_them_nowhere(installed, tmp_path):
+    """The submission links a module to a hidden check file and prints it: nothing is printed."""
+    hidden = next(installed / "source/grader/autograder/checks" / common.check_file(c)
+                  for c in common.load_rubric() if c["visibility"] == "hidden")
+    package = tmp_path / "lab6_generative"
+    shutil.copytree(ROOT / "solutions/lab6_generative", package)
+    with open(package / "vae.py", "a") as f:
+        f.write("\ntry:\n    print('LEAK', open(__file__.replace('vae.py', 'stolen.py')).read()[:200])\n"
+                "except OSError as _err:\n    print('NO LEAK', type(_err).__name__)\n")
+    sub = submit(installed, {"lab6_generative": package})
+    os.symlink(hidden, sub / "lab6_generative" / "stolen.py")  # links as a student's repository holds them
+    os.symlink(hidden, sub / "schedules.py")
+    proc = run_autograder(installed)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    data = results(installed)
+    assert "NO LEAK" in data["output"] and "LEAK def" not in data["output"]
+    assert hidden.read_text()[:60] not in json.dumps(data)

@@ -66,8 +66,9 @@ def loose_modules(submission, base_package):
     for folder, dirs, files in os.walk(submission):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(files):
-            if name in wanted and name not in found:
-                found[name] = os.path.join(folder, name)
+            path = os.path.join(folder, name)
+            if name in wanted and name not in found and not os.path.islink(path):  # never follow a link
+                found[name] = path
     return found
 
 
@@ -81,7 +82,9 @@ def assemble(submission, source, work):
     top = find_package(submission)
     if top is not None:
         log(f"found {os.path.relpath(os.path.join(top, PACKAGE), submission)}/ in the submission")
-        shutil.copytree(os.path.join(top, PACKAGE), os.path.join(target, PACKAGE), symlinks=False,
+        # Links are copied as links, never followed: this runs as root, and a link to
+        # /autograder/source would otherwise copy the hidden checks within the student's reach.
+        shutil.copytree(os.path.join(top, PACKAGE), os.path.join(target, PACKAGE), symlinks=True,
                         ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     else:
         base = os.path.join(source, "base", PACKAGE)
@@ -96,7 +99,8 @@ def assemble(submission, source, work):
     for folder, dirs, files in os.walk(work):
         os.chmod(folder, 0o755)
         for name in files:
-            os.chmod(os.path.join(folder, name), 0o644)
+            if not os.path.islink(os.path.join(folder, name)):
+                os.chmod(os.path.join(folder, name), 0o644)
     return target
 
 
