@@ -184,11 +184,13 @@ class Monitor(threading.Thread):
 
     def run(self):
         next_check = time.monotonic() + SCRATCH_CHECK_SECONDS
-        open_fds = list(self.fds)
+        poller = select.poll()  # not select(): a long-lived grader may hold descriptors above 1024
+        for fd in self.fds + [self._wake_r]:
+            poller.register(fd, select.POLLIN)
         while True:
             try:
-                ready, _, _ = select.select(open_fds + [self._wake_r], [], [], SCRATCH_CHECK_SECONDS)
-            except (OSError, ValueError):
+                ready = [fd for fd, _ in poller.poll(SCRATCH_CHECK_SECONDS * 1000)]
+            except OSError:
                 return
             if self._wake_r in ready:
                 return
@@ -202,7 +204,7 @@ class Monitor(threading.Thread):
                 if chunk:
                     self.capture.feed(chunk)
                 else:
-                    open_fds.remove(fd)
+                    poller.unregister(fd)  # end of file: every writer has closed it
             if time.monotonic() >= next_check:
                 next_check = time.monotonic() + SCRATCH_CHECK_SECONDS
                 self._police_scratch()
