@@ -1,11 +1,18 @@
 """grading.yml: load it, validate it, and find each check's test file.
 
-A rubric is a total, resource limits and a list of checks::
+A rubric is a total, resource limits and a list of checks, and optionally a
+late policy and the notebook's written answers (both used by ``grade-all``)::
 
     total: 100
     limits: {import_timeout: 30, total_budget: 150, memory_mb: 6144, file_mb: 64}
     checks:
       - {id: shapes, title: ..., points: 10, visibility: public, timeout: 30}
+    late: {grace_minutes: 15, penalty_per_day: 10, max_days: 5}     # see late.py
+    written: {points: 6, assignment: lab6}                          # see written.py
+
+The final grade of a class run is the checks' points plus the written
+points, minus the late penalty (never below 0); ``grade`` of one submission
+reports the checks only.
 
 Every mistake raises ``RubricError`` with one sentence naming the file, the
 check and the key: unknown keys, missing keys, wrong types, duplicate ids,
@@ -18,13 +25,14 @@ import re
 
 import yaml
 
+from . import late as late_mod, written as written_mod
 from .errors import UsageError
 from .session import Limits
 
 DEFAULT_PATH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "grading.yml")
 CHECKS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "checks")
 VISIBILITIES = ("public", "hidden")
-_TOP_KEYS = {"total", "limits", "checks"}
+_TOP_KEYS = {"total", "limits", "checks", "late", "written"}
 _CHECK_KEYS = {"id", "title", "points", "visibility", "timeout", "file"}
 _REQUIRED = ("id", "title", "points", "visibility", "timeout")
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -58,6 +66,13 @@ class Rubric:
     total: int
     limits: Limits
     checks: tuple
+    late: object = None       # late.LatePolicy or None
+    written: object = None    # written.Written or None
+
+    @property
+    def final_total(self):
+        """The most a student can get in a class run: the checks and the written answers."""
+        return self.total + (self.written.points if self.written else 0)
 
     def check(self, check_id):
         """The check with this id, or RubricError listing the valid ones."""
@@ -150,7 +165,12 @@ def load(path=DEFAULT_PATH):
     points = sum(c.points for c in checks)
     if points != raw["total"]:
         raise RubricError(f"{path}: the checks' points add up to {points}, but total is {raw['total']}")
-    return Rubric(os.path.abspath(path), raw["total"], _limits(raw.get("limits"), path), checks)
+    try:
+        late = late_mod.parse(raw.get("late"), path)
+        written = written_mod.parse(raw.get("written"), path)
+    except ValueError as err:
+        raise RubricError(str(err)) from None
+    return Rubric(os.path.abspath(path), raw["total"], _limits(raw.get("limits"), path), checks, late, written)
 
 
 def locate(rubric, checks_dirs=()):

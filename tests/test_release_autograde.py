@@ -94,3 +94,30 @@ def test_hidden_tests_ran_during_grading(course):
     for grade_id in AUTOGRADED:
         assert "### BEGIN HIDDEN TESTS" in cells[grade_id].source, f"{grade_id}: hidden tests were not restored"
         assert not [o for o in cells[grade_id].outputs if o.output_type == "error"]
+
+
+def test_written_answers_are_read_from_nbgrader_gradebook_as_graded_in_formgrader(course):
+    """What formgrader does (a manual score per answer cell, which clears needs_manual_grade), then our
+    reader: the written points, or "ungraded" while one answer waits."""
+    from nbgrader.api import Gradebook
+
+    from autograder import written
+
+    rubric_entry = written.Written(points=6, assignment="lab6")
+    db = str(course / "gradebook.db")
+    before = written.read(db, rubric_entry, ["filled", "stubs", "nobody"])
+    assert before["filled"].status == "ungraded" and before["filled"].points is None
+    assert before["stubs"] == written.WrittenScore(0.0, 6.0, "graded")  # unchanged answers: nbgrader's 0
+    assert before["nobody"].status == "missing"
+    def formgrade(grade_ids, scores):
+        with Gradebook(f"sqlite:///{db}", course_id="lab6-vae") as gb:
+            for grade_id, score in zip(grade_ids, scores):
+                grade = gb.find_grade(grade_id, "lab6_vae", "lab6", "filled")
+                grade.manual_score, grade.needs_manual_grade = score, False
+            gb.db.commit()
+
+    formgrade(MANUAL[:2], (2, 1.5))
+    assert written.read(db, rubric_entry, ["filled"])["filled"].status == "ungraded"  # one answer left
+    formgrade(MANUAL[2:], (2,))
+    after = written.read(db, rubric_entry, ["filled"])
+    assert after["filled"] == written.WrittenScore(5.5, 6.0, "graded")

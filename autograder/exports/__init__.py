@@ -1,0 +1,66 @@
+"""LMS grade imports built from grades.csv and the roster: one small module per LMS.
+
+    python -m autograder export GRADES_DIR --roster roster.csv --format canvas|moodle
+                                [--title "Lab 6"] [--out FILE]
+
+Each module has ``write(rows, path, title, points_possible)`` where ``rows``
+are ``Row``s: the student's folder name, their final grade (None when there
+is none yet, which the LMS leaves untouched) and the roster's columns
+(``email``, ``sis_id``, ...).  Adding an LMS is one module here and one entry
+in ``FORMATS``.
+"""
+import csv
+import dataclasses
+import os
+
+from ..errors import UsageError
+
+
+@dataclasses.dataclass(frozen=True)
+class Row:
+    """One student: the name used for their folder, the final grade, and their roster columns."""
+
+    student: str
+    grade: object          # a number, or None (not graded yet)
+    roster: dict
+
+
+def lms_value(row, *columns):
+    """The first non-empty roster value among ``columns``, or ''."""
+    for column in columns:
+        value = (row.roster.get(column) or "").strip()
+        if value:
+            return value
+    return ""
+
+
+def require(rows, lms, columns):
+    """UsageError naming the students that have none of ``columns`` in the roster."""
+    missing = [row.student for row in rows if not lms_value(row, *columns)]
+    if missing:
+        raise UsageError(f"{lms} matches students by {' or '.join(columns)}, and the roster has neither "
+                         f"for {', '.join(missing[:10])}{' ...' if len(missing) > 10 else ''}")
+
+
+def number(value):
+    """A grade as the LMS reads it: '87', '86.5', or '' when there is none."""
+    if value is None or value == "":
+        return ""
+    value = float(value)
+    return str(int(value)) if value == int(value) else f"{value:.2f}".rstrip("0")
+
+
+def write_csv(path, header, rows):
+    """Write a UTF-8 CSV atomically (RFC 4180 quoting, \\r\\n line ends as csv does)."""
+    tmp = f"{path}.tmp"
+    with open(tmp, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        writer.writerows(rows)
+    os.replace(tmp, path)
+
+
+def formats():
+    from . import canvas, moodle
+
+    return {"canvas": canvas.write, "moodle": moodle.write}

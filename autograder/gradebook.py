@@ -1,0 +1,120 @@
+"""The final grade of a class run: the autograded points, the written answers, the late penalty.
+
+``grade-all`` computes each student's autograded total; this module adds
+what the semester knows besides:
+
+- ``manifest.csv`` of ``collect`` (in SUBMISSIONS_DIR): how many minutes late
+  the collected commit was, after the student's extension.  With a ``late:``
+  policy in the rubric, its penalty comes off the final grade.  No manifest,
+  or no policy: no penalty.
+- nbgrader's gradebook (``--gradebook`` or the rubric's ``written.gradebook``):
+  the points of the notebook's hand-graded written answers, when the rubric
+  has a ``written:`` entry.  Without a gradebook there are no written columns.
+
+    final = autograded + written - late penalty, never below 0
+
+A student whose written answers are not all graded yet has no final grade
+(the column stays empty, and the class report lists them).
+"""
+import csv
+import dataclasses
+import os
+
+from . import written as written_mod
+from .errors import UsageError
+
+MANIFEST = "manifest.csv"
+
+
+@dataclasses.dataclass(frozen=True)
+class Final:
+    """One student's final grade and its parts (None where a part is unknown)."""
+
+    autograded: object
+    written: object
+    written_status: str
+    minutes_late: object
+    penalty: float
+    final: object
+    late: str
+
+
+def read_manifest(submissions_dir):
+    """{student: manifest row} from SUBMISSIONS_DIR/manifest.csv, or None when there is none."""
+    path = os.path.join(submissions_dir, MANIFEST)
+    if not os.path.isfile(path):
+        return None
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+    except (OSError, UnicodeDecodeError, csv.Error) as err:
+        raise UsageError(f"cannot read {path}: {err}") from None
+    if rows and "student" not in rows[0]:
+        raise UsageError(f"{path} has no 'student' column: is it collect's manifest?")
+    return {row["student"]: row for row in rows}
+
+
+def _minutes_late(row):
+    if row is None:
+        return None
+    value = (row.get("minutes_late") or "").strip()
+    try:
+        return max(0.0, float(value)) if value else 0.0
+    except ValueError:
+        raise UsageError(f"manifest.csv: minutes_late of {row.get('student')!r} is not a number: {value!r}") \
+            from None
+
+
+def gradebook_path(rubric, override=None):
+    """The nbgrader gradebook to read: ``override``, else the rubric's (relative to the rubric), else None."""
+    if override:
+        return os.path.abspath(override)
+    if rubric.written and rubric.written.gradebook:
+        return os.path.join(os.path.dirname(rubric.path), rubric.written.gradebook)
+    return None
+
+
+def combine(rubric, autograded, manifest=None, written_scores=None):
+    """{student: Final} from {student: autograded total or None} and what else is known."""
+    finals = {}
+    for student, points in autograded.items():
+        written = written_scores.get(student) if written_scores is not None else None
+        minutes = _minutes_late(manifest.get(student)) if manifest is not None else None
+        if written_scores is not None and written is None:
+            written = written_mod.WrittenScore(None, rubric.written.points, "missing")
+        written_points = None if written is None else (0.0 if written.status == "missing" else written.points)
+        complete = points is not None and (written is None or written.status != "ungraded")
+        base = (points or 0) + (written_points or 0)
+        penalty = rubric.late.penalty(base, minutes) if (rubric.late and minutes is not None and complete) else 0
+        late = rubric.late.describe(minutes) if (rubric.late and minutes is not None) else ""
+        finals[student] = Final(points, written_points, written.status if written else "", minutes,
+                                penalty, max(0, base - penalty) if complete else None, late)
+    return finals
+
+
+def extra_header(rubric, manifest, written_scores):
+    """Columns grades.csv gets after the checks, depending on what is known."""
+    header = []
+    if written_scores is not None:
+        header += ["written", "written_status"]
+    if manifest is not None:
+        header += ["minutes_late", "late_penalty"]
+    if written_scores is not None or manifest is not None:
+        header += ["final"]
+    return header
+
+
+def extra_cells(final, header):
+    """The values of ``extra_header``'s columns for one student."""
+    values = {"written": _num(final.written), "written_status": final.written_status,
+              "minutes_late": _num(final.minutes_late), "late_penalty": _num(final.penalty if
+                                                                             final.minutes_late is not None else None),
+              "final": _num(final.final)}
+    return [values[column] for column in header]
+
+
+def _num(value):
+    if value is None:
+        return ""
+    value = float(value)
+    return int(value) if value == int(value) else round(value, 2)
