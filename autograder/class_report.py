@@ -48,9 +48,17 @@ def mistake(message):
     return first[:300]
 
 
-def write(out_dir, students, rubric, statuses):
-    """Write grades.csv, report.md, scores.png and checks.png; return summary numbers."""
+def write(out_dir, students, rubric, statuses, manifest=None, written_scores=None):
+    """Write grades.csv, report.md, scores.png and checks.png; return summary numbers.
+
+    ``manifest`` (collect's rows by student) and ``written_scores`` (by
+    student, from nbgrader's gradebook) add the final-grade columns of
+    ``gradebook.extra_header``: written points, lateness, penalty, final.
+    """
+    from . import gradebook
+
     rows, totals = [], []
+    autograded = {}
     passed = collections.Counter()        # check id -> students with full points
     messages = collections.defaultdict(collections.Counter)
     graded = 0
@@ -60,9 +68,11 @@ def write(out_dir, students, rubric, statuses):
                                                      rubric)
         if points is None or statuses.get(name) == "grader failed":
             rows.append([name, ""] + [""] * len(rubric.checks) + [""])
+            autograded[name] = None
             continue
         graded += 1
         total = sum(points.values())
+        autograded[name] = total
         totals.append(total)
         isolations[isolation or "-"] += 1
         rows.append([name, total] + [points[c.id] for c in rubric.checks] + [isolation])
@@ -75,10 +85,13 @@ def write(out_dir, students, rubric, statuses):
                 seen.add(key)
                 messages[check_id][key[1]] += 1
 
+    extra = gradebook.extra_header(rubric, manifest, written_scores)
+    finals = gradebook.combine(rubric, autograded, manifest, written_scores)
+    rows = [row + gradebook.extra_cells(finals[row[0]], extra) for row in rows]
     grades = os.path.join(out_dir, "grades.csv")
     with open(f"{grades}.tmp", "w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["student", "score"] + [c.id for c in rubric.checks] + ["isolation"])
+        writer.writerow(["student", "score"] + [c.id for c in rubric.checks] + ["isolation"] + extra)
         writer.writerows(rows)
     os.replace(f"{grades}.tmp", grades)
 
@@ -97,6 +110,7 @@ def write(out_dir, students, rubric, statuses):
         common = "<br>".join(f"{_cell(text)} ({count})" for text, count in
                              messages[check.id].most_common(TOP_MESSAGES)) or "-"
         lines.append(f"| {check.id} | {check.points} | {rate} | {common} |")
+    lines += _semester_lines(rubric, finals, manifest, written_scores)
     not_graded = [name for name in students if statuses.get(name) in ("no package", "grader failed")]
     if not_graded:
         lines += ["", "Not graded or no package found: " + ", ".join(
@@ -106,6 +120,30 @@ def write(out_dir, students, rubric, statuses):
         f.write("\n".join(lines) + "\n")
     os.replace(f"{report}.tmp", report)
     return {"mean": mean, "graded": graded}
+
+
+def _semester_lines(rubric, finals, manifest, written_scores):
+    """The report's part on final grades: late work, written answers still to grade."""
+    if manifest is None and written_scores is None:
+        return []
+    done = [f.final for f in finals.values() if f.final is not None]
+    lines = ["", f"## Final grades (out of {rubric.final_total if written_scores is not None else rubric.total})",
+             "", f"{len(done)} of {len(finals)} students have a final grade"
+             + (f"; mean {sum(done) / len(done):.1f}" if done else "") + "."]
+    late = sorted((name, f.late) for name, f in finals.items() if f.penalty or (f.late and f.late != "on time"))
+    if manifest is not None:
+        lines.append("Late: " + ("; ".join(f"{name} ({what})" for name, what in late) or "nobody") + ".")
+        unlisted = sorted(name for name in finals if name not in manifest)
+        if unlisted:
+            lines.append("Not in collect's manifest (no lateness known, no penalty): " + ", ".join(unlisted) + ".")
+    if written_scores is not None:
+        waiting = sorted(name for name, f in finals.items() if f.written_status == "ungraded")
+        missing = sorted(name for name, f in finals.items() if f.written_status == "missing")
+        lines.append("Written answers still to grade in nbgrader (no final grade yet): "
+                     + (", ".join(waiting) or "none") + ".")
+        if missing:
+            lines.append("No notebook in nbgrader's gradebook (written points 0): " + ", ".join(missing) + ".")
+    return lines
 
 
 def _cell(text):

@@ -26,7 +26,7 @@ import subprocess
 import sys
 import time
 
-from . import rubric as rubric_mod, sandbox
+from . import gradebook, rubric as rubric_mod, sandbox, written
 from .cli import add_sandbox_option
 from .errors import UsageError
 
@@ -55,6 +55,8 @@ def register(subparsers):
     p.add_argument("--only", metavar="ID",
                    help="regrade just this rubric check and merge it into each student's results")
     p.add_argument("--regrade", action="store_true", help="grade everyone again, even unchanged submissions")
+    p.add_argument("--gradebook", metavar="FILE",
+                   help="nbgrader's gradebook.db with the written answers (default: the rubric's written.gradebook)")
     add_sandbox_option(p)
     p.add_argument("--allow-unsandboxed", action="store_true",
                    help="grade even where no sandbox works (student code can then touch your files)")
@@ -214,6 +216,11 @@ def run_grade_all(args):
                       if os.path.isdir(os.path.join(args.submissions, d)) and not d.startswith("."))
     if not students:
         raise UsageError(f"{args.submissions} has no student folders")
+    manifest = gradebook.read_manifest(args.submissions)
+    book = gradebook.gradebook_path(rubric, args.gradebook)
+    if args.gradebook and not rubric.written:
+        raise UsageError(f"--gradebook given, but {rubric.path} has no written: entry to say what to read")
+    written_scores = written.read(book, rubric.written, students) if (rubric.written and book) else None
     os.makedirs(args.out, exist_ok=True)
     print(f"Grading {len(students)} submissions, {args.jobs} at a time, into {args.out}/; "
           f"isolation: {sandbox.DESCRIPTIONS[args.sandbox]}")
@@ -228,7 +235,7 @@ def run_grade_all(args):
             print(f"[{done}/{len(students)}] {name}: {status}" + (f" ({seconds:.1f} s)" if seconds else ""),
                   flush=True)
     elapsed = time.perf_counter() - start
-    summary = class_report.write(args.out, students, rubric, statuses)
+    summary = class_report.write(args.out, students, rubric, statuses, manifest, written_scores)
     failed = [name for name, status in statuses.items() if status == "grader failed"]
     print(f"Done in {elapsed:.0f} s: mean score {summary['mean']:.1f} / {rubric.total}; "
           f"wrote grades.csv, report.md, scores.png, checks.png to {args.out}/")

@@ -121,3 +121,61 @@ def test_written_answers_are_read_from_nbgrader_gradebook_as_graded_in_formgrade
     formgrade(MANUAL[2:], (2,))
     after = written.read(db, rubric_entry, ["filled"])
     assert after["filled"] == written.WrittenScore(5.5, 6.0, "graded")
+
+
+def test_the_semester_closes_in_one_gradebook_and_two_lms_files(course, tmp_path):
+    """grade-all with collect's manifest and nbgrader's gradebook, then the Canvas and Moodle exports."""
+    import csv
+    import json
+
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", course_id="lab6-vae") as gb:  # formgrader's work
+        for grade_id in MANUAL:
+            grade = gb.find_grade(grade_id, "lab6_vae", "lab6", "filled")
+            grade.manual_score, grade.needs_manual_grade = 2, False
+        gb.db.commit()
+    subs = tmp_path / "collected"
+    for student in ("filled", "stubs", "late"):
+        source = SOLUTIONS if student != "stubs" else course / "source" / "lab6"
+        shutil.copytree(course / "submitted" / ("stubs" if student == "stubs" else "filled") / "lab6"
+                        / "lab6_generative", subs / student / "lab6_generative")
+        if source == SOLUTIONS:
+            for relpath in STUDENT_FILES:
+                shutil.copyfile(SOLUTIONS / relpath, subs / student / relpath)
+    (subs / "manifest.csv").write_text(
+        "student,repo,commit,pushed_at,on_time,minutes_late,time_source,problems\n"
+        "filled,r1,abc,2026-12-01T22:00:00+00:00,yes,0,github push,\n"
+        "late,r3,def,2026-12-03T23:00:00+00:00,no,2940,github push,\n"
+        "stubs,r2,123,2026-12-01T20:00:00+00:00,yes,0,commit date (student-controlled),\n")
+    out = tmp_path / "grades"
+    proc = subprocess.run([sys.executable, "-m", "autograder", "grade-all", str(subs), "--out", str(out),
+                           "--gradebook", str(course / "gradebook.db")], cwd=ROOT, capture_output=True, text=True,
+                          timeout=900)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    with open(out / "grades.csv", newline="") as f:
+        grades = {row["student"]: row for row in csv.DictReader(f)}
+    assert list(grades["filled"])[-5:] == ["written", "written_status", "minutes_late", "late_penalty", "final"]
+    assert (grades["filled"]["score"], grades["filled"]["written"], grades["filled"]["final"]) == ("100", "6", "106")
+    # "late" has no notebook in nbgrader (written 0) and is 3 started days late: 100 + 0 - 30.
+    assert (grades["late"]["written_status"], grades["late"]["late_penalty"], grades["late"]["final"]) == \
+        ("missing", "30", "70")
+    assert (grades["stubs"]["score"], grades["stubs"]["written"], grades["stubs"]["final"]) == ("0", "0", "0")
+    report = (out / "report.md").read_text()
+    assert "late (3 days late: -30)" in report and "Written answers still to grade in nbgrader" in report
+    assert json.loads((out / "students" / "filled" / "results.json").read_text())["score"] == 100  # checks only
+
+    roster = tmp_path / "roster.csv"
+    roster.write_text("student,repo,name,email,sis_id,canvas_id,section\n"
+                      "filled,r1,\"Fill, Ed\",ed@uni.edu,S1,11,A\nlate,r3,Lay Te,lay@uni.edu,S3,13,A\n"
+                      "stubs,r2,Stu Bs,stu@uni.edu,S2,12,B\nzed,r4,Zed,zed@uni.edu,S4,14,B\n")
+    for lms in ("canvas", "moodle"):
+        proc = subprocess.run([sys.executable, "-m", "autograder", "export", str(out), "--roster", str(roster),
+                               "--format", lms], cwd=ROOT, capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+    with open(out / "canvas.csv", newline="") as f:
+        canvas = list(csv.reader(f))
+    assert canvas[0][-1] == "Lab 6" and canvas[1] == ["Points Possible", "", "", "", "", "106"]
+    assert canvas[2] == ["Fill, Ed", "11", "S1", "", "A", "106"] and canvas[5][-1] == ""  # zed: no grade
+    with open(out / "moodle.csv", newline="") as f:
+        assert list(csv.reader(f))[1:3] == [["ed@uni.edu", "S1", "106"], ["lay@uni.edu", "S3", "70"]]

@@ -117,3 +117,28 @@ def test_a_roster_without_lms_identifiers_is_one_clear_error(tmp_path, lms, need
 
 def test_numbers_are_written_as_an_lms_reads_them():
     assert [exports.number(v) for v in (100, 99.0, 86.5, 86.25, None, "")] == ["100", "99", "86.5", "86.25", "", ""]
+
+
+def test_grade_all_with_a_missing_gradebook_or_a_bad_manifest_is_one_line(tmp_path):
+    import shutil
+    import subprocess
+    import sys
+
+    shutil.copytree(ROOT / "assignment" / "lab6_generative", tmp_path / "subs" / "ana" / "lab6_generative")
+    run = [sys.executable, "-m", "autograder", "grade-all", str(tmp_path / "subs"), "--out", str(tmp_path / "out")]
+    proc = subprocess.run(run + ["--gradebook", str(tmp_path / "nope.db")], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 2 and "nope.db not found" in proc.stderr and proc.stderr.count("\n") == 1
+    (tmp_path / "subs" / "manifest.csv").write_text("who,late\nana,3\n")
+    proc = subprocess.run(run, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "no 'student' column" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_export_needs_grades_and_a_roster(tmp_path):
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "autograder", "export", str(tmp_path), "--roster",
+                           str(tmp_path / "roster.csv"), "--format", "canvas"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 2 and "grades.csv not found" in proc.stderr and "Traceback" not in proc.stderr
