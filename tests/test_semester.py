@@ -142,3 +142,19 @@ def test_export_needs_grades_and_a_roster(tmp_path):
                            str(tmp_path / "roster.csv"), "--format", "canvas"], cwd=ROOT, capture_output=True,
                           text=True, timeout=120)
     assert proc.returncode == 2 and "grades.csv not found" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_collected_repositories_become_nbgrader_submissions(tmp_path):
+    from release import submitted
+
+    repo = tmp_path / "collected" / "ana"
+    for rel in ("lab6_vae.ipynb", "lab6_generative/vae.py", ".git/HEAD", ".grader/grading.yml", "ci/grade.sh"):
+        (repo / rel).parent.mkdir(parents=True, exist_ok=True)
+        (repo / rel).write_text("x")
+    (tmp_path / "collected" / "manifest.csv").write_text("student,pushed_at\nana,2026-12-01T22:00:00+00:00\n")
+    (tmp_path / "course" / "source" / "lab6").mkdir(parents=True)
+    assert submitted.main([str(tmp_path / "collected"), "--course-dir", str(tmp_path / "course")]) == 0
+    target = tmp_path / "course" / "submitted" / "ana" / "lab6"
+    assert sorted(p.name for p in target.iterdir()) == ["lab6_generative", "lab6_vae.ipynb", "timestamp.txt"]
+    assert (target / "timestamp.txt").read_text() == "2026-12-01 22:00:00+00:00\n"
+    assert submitted.main([str(tmp_path / "nothing"), "--course-dir", str(tmp_path / "course")]) == 2
