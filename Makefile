@@ -3,7 +3,7 @@ VENV   ?= .venv
 PYTHON := $(VENV)/bin/python
 SUBMISSION ?= assignment
 
-.PHONY: help setup test train grade grade-all release template grader-repo classroom50 gradescope lint-workflows bench clean
+.PHONY: help setup test train grade grade-all export release template grader-repo classroom50 gradescope lint-workflows bench clean
 .DEFAULT_GOAL := help
 
 help:
@@ -12,6 +12,7 @@ help:
 	@echo "make train                    train the reference solution (needs Fashion-MNIST in solutions/.data)"
 	@echo "make release                  regenerate assignment/ from solutions/ with nbgrader"
 	@echo "make grade-all SUBMISSIONS=dir OUT=dir [JOBS=2]   grade a whole class"
+	@echo "make export GRADES=dir ROSTER=csv FORMAT=canvas|moodle   the LMS grade import from grades.csv"
 	@echo "make template OUT=dir [GRADER_REPO=owner/name]    the student repository, with on-push grading"
 	@echo "make grader-repo OUT=dir      the instructor's private repository of hidden checks"
 	@echo "make classroom50 OUT=dir      the Classroom 50 autograder folder"
@@ -39,7 +40,11 @@ grade: setup
 
 grade-all: setup
 	@test -n "$(SUBMISSIONS)" -a -n "$(OUT)" || { echo "usage: make grade-all SUBMISSIONS=DIR OUT=DIR [JOBS=N]"; exit 2; }
-	$(PYTHON) -m autograder grade-all $(SUBMISSIONS) --out $(OUT) --jobs $(or $(JOBS),2)
+	$(PYTHON) -m autograder grade-all $(SUBMISSIONS) --out $(OUT) --jobs $(or $(JOBS),2) $(if $(GRADEBOOK),--gradebook $(GRADEBOOK))
+
+export: setup
+	@test -n "$(GRADES)" -a -n "$(ROSTER)" -a -n "$(FORMAT)" || { echo "usage: make export GRADES=DIR ROSTER=CSV FORMAT=canvas|moodle"; exit 2; }
+	$(PYTHON) -m autograder export $(GRADES) --roster $(ROSTER) --format $(FORMAT)
 
 template: setup
 	@test -n "$(OUT)" || { echo "usage: make template OUT=DIR [GRADER_REPO=owner/name]"; exit 2; }
