@@ -78,7 +78,7 @@ def main(argv=None):
     figures["command_solutions_s"] = summary([command(solutions) for _ in range(args.runs)])
     figures["command_stubs_s"] = summary([command(stubs) for _ in range(args.runs)])
     if args.worst_case:
-        from autograder_testing import build_submission
+        from support.submissions import build_submission
 
         with tempfile.TemporaryDirectory() as folder:
             hostile = build_submission(folder, {f: LOOP for f in ("reparameterize", "kl_divergence", "kl_warmup")})

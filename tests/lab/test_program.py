@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from conftest import ASSIGNMENT, SOLUTIONS, run_module
+from support import ASSIGNMENT, SOLUTIONS, run_module
 
 TRAIN = "lab6_generative.train_vae"
 ARTIFACTS = ("samples.png", "reconstructions.png", "loss_curve.png", "history.json", "vae.safetensors")

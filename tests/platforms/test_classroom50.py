@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from platforms import common, testing
+from platforms import common
+from support import platform_tools as testing
 
 ROOT = Path(common.ROOT)
 HOME = Path(common.HERE).parent

@@ -12,7 +12,7 @@ import pytest
 from autograder import rubric
 from autograder.engine import grade
 from autograder.reporters import gradescope
-from autograder_testing import build_submission, failures, load, rubric_copy
+from support.submissions import build_submission, failures, load, rubric_copy
 
 HOSTILE = load("hostile")
 

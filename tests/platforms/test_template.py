@@ -15,7 +15,8 @@ import xml.etree.ElementTree as ET
 import pytest
 from pathlib import Path
 
-from platforms import common, testing
+from platforms import common
+from support import platform_tools as testing
 
 ROOT = Path(common.ROOT)          # the course repository the platforms are built from
 HOME = Path(common.HERE).parent   # where the platforms package lives (the same folder)

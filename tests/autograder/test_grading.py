@@ -10,7 +10,7 @@ import pytest
 from autograder import cli, rubric
 from autograder.engine import grade
 from autograder.reporters import gradescope
-from autograder_testing import ROOT, rubric_copy
+from support.submissions import ROOT, rubric_copy
 
 CHECK_IDS = ["shapes", "reparameterization", "kl_analytic", "loss_reduction", "warmup", "determinism", "training"]
 

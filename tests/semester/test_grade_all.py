@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from conftest import ASSIGNMENT, ROOT, SOLUTIONS
+from support import ASSIGNMENT, ROOT, SOLUTIONS
 
 CHECKS = ["shapes", "reparameterization", "kl_analytic", "loss_reduction", "warmup", "determinism", "training"]
 

@@ -14,7 +14,7 @@ import sys
 import nbformat
 import pytest
 
-from conftest import ROOT, SOLUTIONS, offline_env
+from support import ROOT, SOLUTIONS, offline_env
 
 AUTOGRADED = {"test_reparameterize": 3, "test_kl_divergence": 3, "test_kl_warmup": 2}
 MANUAL = ("q1_answer", "q2_answer", "q3_answer")

@@ -1,4 +1,4 @@
-"""Helpers for the platform tests (tests/test_platforms*.py): a clean Python,
+"""Helpers for the platform tests (tests/platforms/): a clean Python,
 the workflow's run steps executed locally, and the solution text to look for.
 """
 import base64
@@ -13,22 +13,9 @@ import sys
 import yaml
 
 from platforms import common
+from support import offline_env
 
 SOLUTION_MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
-OFFLINE = {"https_proxy": "http://127.0.0.1:9", "http_proxy": "http://127.0.0.1:9",
-           "HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9", "no_proxy": "",
-           "PYTHONDONTWRITEBYTECODE": "1", "MPLBACKEND": "Agg", "PIP_NO_INPUT": "1"}
-
-
-def offline_env(**extra):
-    """This process's environment, offline, without the GitHub Actions variables of an outer CI run."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "RUNNER_", "PYTEST_"))}
-    env.pop("PYTHONPATH", None)
-    env.update(OFFLINE)
-    env.update(extra)
-    return env
-
-
 def base_python_for(user):
     """A base interpreter of this Python version that ``user`` can run, or None.
 

@@ -5,7 +5,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from conftest import ASSIGNMENT, SOLUTIONS, offline_env
+from support import ASSIGNMENT, SOLUTIONS, offline_env
 
 ORIGINAL_LAB_TEST = '''
 def test_vae_shapes():

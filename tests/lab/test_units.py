@@ -132,7 +132,7 @@ def test_decoded_cache_skips_torchvision_and_follows_the_raw_files(tmp_path, fak
     import subprocess
     import sys
 
-    from conftest import SOLUTIONS, offline_env
+    from support import SOLUTIONS, offline_env
 
     data_dir = tmp_path / "data"
     shutil.copytree(fake_data_dir / "FashionMNIST" / "raw", data_dir / "FashionMNIST" / "raw")

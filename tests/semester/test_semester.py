@@ -6,7 +6,7 @@ import yaml
 
 from autograder import exports, gradebook, late, rubric, written
 from autograder.errors import UsageError
-from conftest import ROOT
+from support import ROOT
 
 POLICY = late.LatePolicy(grace_minutes=15, penalty_per_day=10, max_days=5)
 

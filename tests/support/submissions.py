@@ -9,7 +9,8 @@ from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
+from support import ROOT
+
 SUBMISSIONS = ROOT / "tests" / "submissions"
 STUB = "    # YOUR CODE HERE\n    raise NotImplementedError()\n"
 MODULE_OF = {"reparameterize": "vae", "kl_divergence": "vae", "kl_warmup": "schedules"}

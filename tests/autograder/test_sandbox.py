@@ -22,8 +22,8 @@ import pytest
 
 from autograder import rubric, sandbox
 from autograder.engine import grade
-from autograder_testing import build_submission
-from conftest import ROOT
+from support.submissions import build_submission
+from support import ROOT
 
 MECHANISMS = ["bwrap", "landlock"]
 SECRET = "ghp_secretTOKEN4242"

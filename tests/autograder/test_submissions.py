@@ -1,13 +1,13 @@
 """Correct alternatives earn full marks; realistic bugs lose points in their own check.
 
-Submissions are built from tests/submissions/*.yml (see autograder_testing.py).
+Submissions are built from tests/submissions/*.yml (see tests/support/submissions.py).
 Bugs are graded with only the check they belong to, which keeps this fast.
 """
 import pytest
 
 from autograder import rubric
 from autograder.engine import grade
-from autograder_testing import build_submission, failures, load
+from support.submissions import build_submission, failures, load
 
 ALTERNATIVES = load("alternatives")
 BUGS = load("bugs")

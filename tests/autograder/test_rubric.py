@@ -4,7 +4,7 @@ import yaml
 
 from autograder import cli, rubric
 from autograder.rubric import RubricError
-from autograder_testing import ROOT
+from support.submissions import ROOT
 
 SOLUTIONS = str(ROOT / "solutions")
 

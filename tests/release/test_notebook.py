@@ -13,7 +13,7 @@ import time
 import nbformat
 import pytest
 
-from conftest import SOLUTIONS, offline_env
+from support import SOLUTIONS, offline_env
 
 NOTEBOOK = SOLUTIONS / "lab6_vae.ipynb"
 TEST_CELLS = {"test_reparameterize": "reparameterize", "test_kl_divergence": "kl_divergence",

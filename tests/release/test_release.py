@@ -16,7 +16,7 @@ import xml.etree.ElementTree as ET
 import nbformat
 import pytest
 
-from conftest import ASSIGNMENT, ROOT, SOLUTIONS, offline_env
+from support import ASSIGNMENT, ROOT, SOLUTIONS, offline_env
 
 from release import build as release_build
 
