@@ -3,7 +3,7 @@ VENV   ?= .venv
 PYTHON := $(VENV)/bin/python
 SUBMISSION ?= assignment
 
-.PHONY: help setup test train grade grade-all export release template grader-repo classroom50 gradescope lint-workflows bench clean
+.PHONY: help setup test train grade collect grade-all export release template grader-repo classroom50 gradescope lint-workflows bench clean
 .DEFAULT_GOAL := help
 
 help:
@@ -11,6 +11,7 @@ help:
 	@echo "make grade [SUBMISSION=dir]   grade a submission (default: assignment)"
 	@echo "make train                    train the reference solution (needs Fashion-MNIST in solutions/.data)"
 	@echo "make release                  regenerate assignment/ from solutions/ with nbgrader"
+	@echo "make collect ROSTER=csv DEADLINE=iso OUT=dir [JOBS=4]   every student's repository as it stood at the deadline"
 	@echo "make grade-all SUBMISSIONS=dir OUT=dir [JOBS=2]   grade a whole class"
 	@echo "make export GRADES=dir ROSTER=csv FORMAT=canvas|moodle   the LMS grade import from grades.csv"
 	@echo "make template OUT=dir [GRADER_REPO=owner/name]    the student repository, with on-push grading"
@@ -37,6 +38,10 @@ train: setup
 
 grade: setup
 	$(PYTHON) -m autograder grade $(SUBMISSION)
+
+collect: setup
+	@test -n "$(ROSTER)" -a -n "$(DEADLINE)" -a -n "$(OUT)" || { echo "usage: make collect ROSTER=CSV DEADLINE=2026-12-01T23:59:00+01:00 OUT=DIR [JOBS=N] [ON_TIME_ONLY=1]"; exit 2; }
+	$(PYTHON) -m autograder collect $(ROSTER) --deadline "$(DEADLINE)" --out $(OUT) --jobs $(or $(JOBS),4) $(if $(ON_TIME_ONLY),--on-time-only)
 
 grade-all: setup
 	@test -n "$(SUBMISSIONS)" -a -n "$(OUT)" || { echo "usage: make grade-all SUBMISSIONS=DIR OUT=DIR [JOBS=N]"; exit 2; }

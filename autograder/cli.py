@@ -20,7 +20,7 @@ import sys
 
 from .errors import UsageError
 
-SUBCOMMANDS = ("autograder.cli", "autograder.grade_all", "autograder.exports.cli")  # modules with register(subparsers)
+SUBCOMMANDS = ("autograder.cli", "autograder.grade_all", "autograder.exports.cli", "autograder.collect")  # modules with register(subparsers)
 
 
 class _Parser(argparse.ArgumentParser):
