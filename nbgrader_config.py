@@ -46,8 +46,8 @@ c.ClearHiddenTests.end_test_delimeter = "END HIDDEN TESTS"
 
 # Students submit the notebook *and* the two modules they implement.  By
 # default autograde copies every non-notebook file of the source over the
-# submission; these two must stay the student's (every other file, including
-# data.py, train_vae.py and the public tests, is restored to the instructor's).
+# submission; these two must stay the student's (every other file, the rest of
+# lab6_generative/ and the public tests, is restored to the instructor's).
 c.Autograde.exclude_overwriting = {
     "lab6": [
         "lab6_generative/vae.py",

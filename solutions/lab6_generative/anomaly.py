@@ -27,9 +27,10 @@ import sys
 
 import torch
 
+from . import cli
+from .artifacts import load_weights, save_grid, save_weights
 from .data import CLASSES, to_float
-from .train_vae import (build_parser, fail, load_split, load_weights, make_out_dir, pick_device, save_grid,
-                        save_weights, set_seed, train)
+from .train_vae import set_seed, train
 from .vae import VAE, kl_divergence, reconstruction_loss, reparameterize
 
 SCORES = ("reconstruction", "neg_elbo")
@@ -110,7 +111,7 @@ def run_holdout(args, train_images, train_labels, test_x, test_y, holdout, devic
         keep = train_labels != holdout
         x = to_float(train_images[keep][: args.subset]).to(device)
         if len(x) < args.batch_size:
-            fail(f"only {len(x)} training images left without class {holdout}: fewer than one batch", code=2)
+            cli.fail(f"only {len(x)} training images left without class {holdout}: fewer than one batch", code=2)
         model = VAE(z=args.z).to(device)
         train(model, x, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, beta=args.beta,
               warmup_epochs=args.warmup_epochs, seed=args.seed, progress=False)
@@ -118,7 +119,7 @@ def run_holdout(args, train_images, train_labels, test_x, test_y, holdout, devic
                      z=args.z, seed=args.seed, holdout_class=holdout)
     is_anomaly = (test_y == holdout)
     if is_anomaly.all() or not is_anomaly.any():
-        fail(f"the test set needs images of class {holdout} and of other classes to compute an AUROC", code=2)
+        cli.fail(f"the test set needs images of class {holdout} and of other classes to compute an AUROC", code=2)
     scores = anomaly_scores(model, test_x, seed=args.seed)
     save_score_plots(scores, is_anomaly, holdout, os.path.join(args.out_dir, f"anomaly_class{holdout}.png"))
     result = {"holdout_class": holdout, "class_name": CLASSES[holdout],
@@ -127,7 +128,7 @@ def run_holdout(args, train_images, train_labels, test_x, test_y, holdout, devic
 
 
 def build_anomaly_parser():
-    p = build_parser(prog="python -m lab6_generative.anomaly", description=__doc__.splitlines()[0])
+    p = cli.build_parser("python -m lab6_generative.anomaly", __doc__.splitlines()[0])
     p.set_defaults(out_dir=os.path.join("outputs", "anomaly"))
     which = p.add_mutually_exclusive_group(required=True)
     which.add_argument("--holdout-class", type=int, choices=range(10), metavar="N",
@@ -141,25 +142,22 @@ def build_anomaly_parser():
 def main(argv=None):
     args = build_anomaly_parser().parse_args(argv)
     if args.model and args.all_classes:
-        fail("--model scores one saved model: use it with --holdout-class N, not --all-classes", code=2)
-    try:
-        device = pick_device(args.device)
-    except RuntimeError as err:
-        fail(str(err), code=2)
-    make_out_dir(args.out_dir)
+        cli.fail("--model scores one saved model: use it with --holdout-class N, not --all-classes", code=2)
+    device = cli.pick_device(args.device)
+    cli.make_out_dir(args.out_dir)
     model = None
     if args.model:
         try:
             model, metadata = load_weights(args.model, device)
         except Exception as err:  # missing, not safetensors, or not this model's weights
-            fail(f"could not load {args.model} as a lab6 VAE: {str(err).splitlines()[0]}", code=2)
+            cli.fail(f"could not load {args.model} as a lab6 VAE: {str(err).splitlines()[0]}", code=2)
         trained_without = metadata.get("holdout_class")
         if trained_without != str(args.holdout_class):
             print(f"Note: this model was trained {'with class ' + trained_without + ' held out' if trained_without else 'on all classes'}, "
                   f"so class {args.holdout_class} is not new to it: expect a lower AUROC.")
     set_seed(args.seed)
-    train_images, train_labels = load_split(args, train=True) if model is None else (None, None)
-    test_images, test_y = load_split(args, train=False)
+    train_images, train_labels = cli.load_split(args.data_dir, train=True) if model is None else (None, None)
+    test_images, test_y = cli.load_split(args.data_dir, train=False)
     test_x = to_float(test_images).to(device)
 
     holdouts = range(10) if args.all_classes else [args.holdout_class]
@@ -169,7 +167,7 @@ def main(argv=None):
         try:
             trained, result = run_holdout(args, train_images, train_labels, test_x, test_y, holdout, device, model)
         except NotImplementedError:
-            fail("reparameterize, kl_divergence or kl_warmup is not implemented yet: fill in the TODOs, then run pytest")
+            cli.fail("reparameterize, kl_divergence or kl_warmup is not implemented yet: fill in the TODOs, then run pytest")
         results.append(result)
         print(f"{holdout} {CLASSES[holdout]:<20} {result['auroc']['reconstruction']:>11.3f} {result['auroc']['neg_elbo']:>11.3f}")
     if not args.all_classes:

@@ -1,5 +1,10 @@
 """Fashion-MNIST, loaded once through torchvision and batched by slicing.
 
+    images, labels = load_fashion_mnist(".data", train=True)   # uint8 (60000, 28, 28), int64 (60000,)
+    x = to_float(images)                                       # float32 (60000, 1, 28, 28) in [0, 1]
+    for xb in batches(x, 128, torch.Generator().manual_seed(0)):
+        ...                                                    # (128, 1, 28, 28), a new order each epoch
+
 torchvision's usual pipeline (``transforms.ToTensor`` + ``DataLoader``) turns
 every image into a PIL image and back, one at a time, every epoch.  For 28x28
 images that costs more than the model itself.  Here we decode the whole set
@@ -7,11 +12,9 @@ once into a single uint8 tensor, convert it to floats in [0, 1] once (exactly
 what ``ToTensor`` computes), and make each batch by indexing with a seeded
 random permutation.
 
-torchvision itself is slow to import (over a second).  After the first load
-we keep the decoded tensors in ``<data_dir>/FashionMNIST/lab6-cache/`` (as
-safetensors, with the size and modification time of the raw files they came
-from), so later runs start without importing torchvision at all.  Change or
-replace a raw file and the cache is rebuilt.
+torchvision itself is slow to import (over a second), so after the first
+load the decoded tensors are kept in ``<data_dir>/FashionMNIST/lab6-cache/``
+and later runs skip torchvision; ``_cache.py`` holds that part.
 """
 import contextlib
 import gzip
@@ -20,6 +23,8 @@ import os
 import shutil
 
 import torch
+
+from . import _cache
 
 CLASSES = (
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
@@ -38,87 +43,13 @@ class DataUnavailable(RuntimeError):
     """Fashion-MNIST could be neither found on disk nor downloaded."""
 
 
-def raw_folder(data_dir):
-    """Where torchvision looks for the four files: ``<data_dir>/FashionMNIST/raw``."""
-    return os.path.join(data_dir, "FashionMNIST", "raw")
-
-
-def _unpack_gz_files(folder):
-    """Unpack ``X.gz`` to ``X`` next to it when only the archive is there.
-
-    torchvision reads the unpacked files; if it finds only archives it tries
-    to download them again (their checksums differ from the official ones when
-    they are not the official files).  Unpacking them here lets a student drop
-    the four downloaded ``.gz`` files into the folder and go.
-    """
-    for name in RAW_FILES:
-        archive = os.path.join(folder, name)
-        target = archive[: -len(".gz")]
-        if os.path.exists(archive) and not os.path.exists(target):
-            with gzip.open(archive, "rb") as src, open(target + ".part", "wb") as dst:
-                shutil.copyfileobj(src, dst)
-            os.replace(target + ".part", target)
-
-
-def _missing_message(data_dir, reason):
-    files = ", ".join(RAW_FILES)
-    return (
-        f"Fashion-MNIST is not in {raw_folder(data_dir)} and could not be downloaded ({reason}). "
-        f"Put the four files {files} into {raw_folder(data_dir)}/ "
-        f"(get them from {SOURCE}) or point --data-dir at a folder that has them."
-    )
-
-
-def _cache_path(data_dir, train):
-    return os.path.join(data_dir, "FashionMNIST", "lab6-cache", f"{'train' if train else 'test'}.safetensors")
-
-
-def _fingerprint(data_dir, train):
-    """Size and modification time of the split's two raw files ('' if one is missing)."""
-    parts = []
-    for name in RAW_FILES[:2] if train else RAW_FILES[2:]:
-        path = os.path.join(raw_folder(data_dir), name[: -len(".gz")])
-        if not os.path.exists(path):
-            return ""
-        stat = os.stat(path)
-        parts.append(f"{name}:{stat.st_size}:{stat.st_mtime_ns}")
-    return ";".join(parts)
-
-
-def _read_cache(data_dir, train):
-    from safetensors import SafetensorError, safe_open
-
-    path, fingerprint = _cache_path(data_dir, train), _fingerprint(data_dir, train)
-    if not fingerprint or not os.path.exists(path):
-        return None
-    try:
-        with safe_open(path, framework="pt") as f:
-            if (f.metadata() or {}).get("source") != fingerprint:
-                return None
-            return f.get_tensor("images"), f.get_tensor("labels")
-    except (OSError, SafetensorError):
-        return None  # damaged: rebuild it
-
-
-def _write_cache(data_dir, train, images, labels):
-    from safetensors.torch import save_file
-
-    path = _cache_path(data_dir, train)
-    try:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        save_file({"images": images.contiguous(), "labels": labels.contiguous()}, path + ".part",
-                  metadata={"source": _fingerprint(data_dir, train)})
-        os.replace(path + ".part", path)
-    except OSError:
-        pass  # a read-only data folder: no cache, load through torchvision every time
-
-
 def load_fashion_mnist(data_dir=".data", train=True, download=True):
     """Load one split of Fashion-MNIST with ``torchvision.datasets.FashionMNIST``.
 
     The first load of a split goes through torchvision (downloading when the
     files are missing and ``download`` is true); later loads read the decoded
-    tensors from the cache described above.
+    tensors from the cache (see ``_cache.py``), which is rebuilt whenever a
+    raw file changes.
 
     Returns:
         (images, labels): a uint8 tensor of shape (N, 28, 28) and an int64
@@ -128,12 +59,13 @@ def load_fashion_mnist(data_dir=".data", train=True, download=True):
         DataUnavailable: with a message naming the files and the folder when
         the data is neither on disk nor downloadable, or a file is damaged.
     """
-    cached = _read_cache(data_dir, train)
+    folder = raw_folder(data_dir)
+    names = RAW_FILES[:2] if train else RAW_FILES[2:]  # this split's images and labels
+    cached = _cache.read(data_dir, train, folder, names)
     if cached is not None:
         return cached
     from torchvision import datasets  # imported here: it is slow to import
 
-    folder = raw_folder(data_dir)
     created = _missing_folders(folder)  # what a failed download would leave behind
     if os.path.isdir(folder):
         try:
@@ -157,25 +89,8 @@ def load_fashion_mnist(data_dir=".data", train=True, download=True):
                 break
         reason = "download switched off" if not download else "the download failed: is this machine offline?"
         raise DataUnavailable(_missing_message(data_dir, reason)) from None
-    _write_cache(data_dir, train, dataset.data, dataset.targets)
+    _cache.write(data_dir, train, folder, names, dataset.data, dataset.targets)
     return dataset.data, dataset.targets
-
-
-def _missing_folders(folder):
-    """The folders on the way to ``folder`` that do not exist yet, deepest first."""
-    missing = []
-    path = os.path.abspath(folder)
-    while not os.path.exists(path):
-        missing.append(path)
-        parent = os.path.dirname(path)
-        if parent == path:
-            break
-        path = parent
-    return missing
-
-
-def _all_present(folder):
-    return all(os.path.exists(os.path.join(folder, name[: -len(".gz")])) for name in RAW_FILES)
 
 
 def to_float(images):
@@ -204,3 +119,57 @@ def batches(x, batch_size, generator=None, shuffle=True, drop_last=True):
 def num_batches(n, batch_size, drop_last=True):
     """How many batches ``batches`` yields for n examples."""
     return n // batch_size if drop_last else -(-n // batch_size)
+
+
+# ----------------------------------------------------------------------------
+# Helpers of load_fashion_mnist: where the raw files are, and what to say when they are not
+# ----------------------------------------------------------------------------
+
+def raw_folder(data_dir):
+    """Where torchvision looks for the four files: ``<data_dir>/FashionMNIST/raw``."""
+    return os.path.join(data_dir, "FashionMNIST", "raw")
+
+
+def _unpack_gz_files(folder):
+    """Unpack ``X.gz`` to ``X`` next to it when only the archive is there.
+
+    torchvision reads the unpacked files; if it finds only archives it tries
+    to download them again (their checksums differ from the official ones when
+    they are not the official files).  Unpacking them here lets a student drop
+    the four downloaded ``.gz`` files into the folder and go.
+    """
+    for name in RAW_FILES:
+        archive = os.path.join(folder, name)
+        target = archive[: -len(".gz")]
+        if os.path.exists(archive) and not os.path.exists(target):
+            with gzip.open(archive, "rb") as src, open(target + ".part", "wb") as dst:
+                shutil.copyfileobj(src, dst)
+            os.replace(target + ".part", target)
+
+
+def _missing_folders(folder):
+    """The folders on the way to ``folder`` that do not exist yet, deepest first."""
+    missing = []
+    path = os.path.abspath(folder)
+    while not os.path.exists(path):
+        missing.append(path)
+        parent = os.path.dirname(path)
+        if parent == path:
+            break
+        path = parent
+    return missing
+
+
+def _all_present(folder):
+    """Whether all four unpacked files are in ``folder`` (then a failure means a damaged file)."""
+    return all(os.path.exists(os.path.join(folder, name[: -len(".gz")])) for name in RAW_FILES)
+
+
+def _missing_message(data_dir, reason):
+    """The one-line error when the data is missing: which four files, which folder, where to get them."""
+    files = ", ".join(RAW_FILES)
+    return (
+        f"Fashion-MNIST is not in {raw_folder(data_dir)} and could not be downloaded ({reason}). "
+        f"Put the four files {files} into {raw_folder(data_dir)}/ "
+        f"(get them from {SOURCE}) or point --data-dir at a folder that has them."
+    )

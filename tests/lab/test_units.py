@@ -1,4 +1,4 @@
-"""The given parts of the lab package: data pipeline, model contract, diagnostics."""
+"""The given parts of the lab package: data pipeline, model contract, training, diagnostics, artifacts."""
 import pytest
 import torch
 
@@ -102,13 +102,13 @@ def test_diagnose_flags_kl_collapse_and_gray_samples(lab):
     torch.manual_seed(0)
     model = lab.vae.VAE(z=8)
     x = torch.rand(256, 1, 28, 28)
-    healthy = lab.train_vae.diagnose(model, x, torch.rand(64, 1, 28, 28))
+    healthy = lab.diagnostics.diagnose(model, x, torch.rand(64, 1, 28, 28))
     assert len(healthy["kl_per_dim"]) == 8
     # a collapsed encoder: q(z|x) = N(0, I) for every x
     for head in (model.mu, model.logvar):
         torch.nn.init.zeros_(head.weight)
         torch.nn.init.zeros_(head.bias)
-    collapsed = lab.train_vae.diagnose(model, x, torch.full((64, 1, 28, 28), 0.5))
+    collapsed = lab.diagnostics.diagnose(model, x, torch.full((64, 1, 28, 28), 0.5))
     assert collapsed["active_units"] == 0
     assert collapsed["kl_per_dim"] == pytest.approx([0.0] * 8)
     text = " ".join(collapsed["warnings"])
@@ -117,8 +117,12 @@ def test_diagnose_flags_kl_collapse_and_gray_samples(lab):
     assert not any("gray" in w for w in healthy["warnings"])
 
 
-def test_set_seed_makes_sampling_repeatable(lab):
+def test_set_seed_makes_sampling_repeatable(lab, monkeypatch):
+    import os
+
+    monkeypatch.delenv("PYTHONHASHSEED", raising=False)
     lab.train_vae.set_seed(5)
+    assert "PYTHONHASHSEED" not in os.environ, "read only at interpreter start: setting it at run time does nothing"
     a = torch.randn(3)
     lab.train_vae.set_seed(5)
     assert torch.equal(a, torch.randn(3))
@@ -167,10 +171,10 @@ def test_pictures_from_a_small_test_split(lab, tmp_path):
     from PIL import Image
 
     model = lab.vae.VAE(z=4)
-    samples = lab.train_vae.save_pictures(model, torch.rand(20, 1, 28, 28), str(tmp_path), seed=0)
+    samples = lab.artifacts.save_pictures(model, torch.rand(20, 1, 28, 28), str(tmp_path), seed=0)
     assert samples.shape == (64, 1, 28, 28)
     assert Image.open(tmp_path / "samples.png").size == (8 * 30 + 2, 8 * 30 + 2)
     # 20 test images: two whole rows of 8 originals, each above its reconstructions
     assert Image.open(tmp_path / "reconstructions.png").size == (8 * 30 + 2, 4 * 30 + 2)
-    lab.train_vae.save_pictures(model, torch.rand(3, 1, 28, 28), str(tmp_path), seed=0)
+    lab.artifacts.save_pictures(model, torch.rand(3, 1, 28, 28), str(tmp_path), seed=0)
     assert Image.open(tmp_path / "reconstructions.png").size == (3 * 30 + 2, 2 * 30 + 2)
