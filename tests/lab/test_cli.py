@@ -56,7 +56,11 @@ def test_out_dir_is_created_and_checked_before_training(lab, capsys, tmp_path):
     assert "cannot write to --out-dir" in exits(capsys, 2, lab.cli.make_out_dir, str(tmp_path / "file"))
 
 
-def test_missing_data_exits_1_naming_the_folder(lab, capsys, tmp_path):
+def test_missing_data_exits_1_naming_the_folder(lab, capsys, tmp_path, monkeypatch):
+    import functools
+
+    # the real loader, but never the network (load_split would download the missing files)
+    monkeypatch.setattr(lab.cli, "load_fashion_mnist", functools.partial(lab.data.load_fashion_mnist, download=False))
     err = exits(capsys, 1, lab.cli.load_split, str(tmp_path), False)
     assert str(tmp_path / "FashionMNIST" / "raw") in err and "t10k-images-idx3-ubyte.gz" in err
 
