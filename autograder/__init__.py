@@ -3,11 +3,13 @@
     from autograder import grade
     result = grade("solutions")        # a results.Result; see engine.grade
 
-Modules: rubric (grading.yml), engine (pytest over the checks), session and
-worker (the isolated process that runs student code), wire (its messages),
-probes and worker_main (what runs inside that process), errors, results,
-reporters/ (one per platform), checks/ (one pytest file per rubric check),
-cli (python -m autograder), fakedata (the grader's own training images).
+Modules: rubric (grading.yml), submission (where the package is), engine
+(pytest over the checks), session and worker (the isolated process that runs
+student code), wire (its messages), student, probes and worker_main (what runs
+inside that process), errors, results (the Result and its stored form),
+reporters/ (one per platform, registered by name), checks/ (one pytest file
+per rubric check), cli (python -m autograder), grade_all, resume and
+class_report (a class), fakedata (the grader's own training images).
 
 This file stays import-free: the worker imports the package too.
 """

@@ -1,7 +1,7 @@
 """The class report of ``grade-all``: grades.csv, report.md, scores.png, checks.png.
 
-Reads the per-student ``results.json`` files (Gradescope format; every test
-carries its rubric check id in ``tags``) and answers the instructor's three
+Reads each student's stored Result (``students/<name>/autograder-result.json``,
+see ``results.to_dict``) and answers the instructor's three
 questions: what did each student get (grades.csv), how is the class doing
 (score histogram, per-check pass rates), and which mistakes did the class make
 (the most common failure messages per check, with numbers masked so that the
@@ -9,29 +9,25 @@ same mistake on different inputs counts once).
 """
 import collections
 import csv
-import json
 import os
 import re
 
 TOP_MESSAGES = 3
 
 
-def student_points(results_path, rubric):
-    """({check id: points}, failures, isolation) for one student; points None when there are no results."""
+def student_points(result_path, rubric):
+    """({check id: points}, failures, isolation) for one student; points None when there is no Result."""
+    from .reporters import result as stored
+
     try:
-        with open(results_path) as f:
-            data = json.load(f)
+        result = stored.read(result_path)
     except (OSError, ValueError):
         return None, [], ""
-    points = {check.id: 0 for check in rubric.checks}
-    failures = []
-    for test in data.get("tests", []):
-        for check_id in test.get("tags", []):
-            if check_id in points:
-                points[check_id] += int(test.get("score", 0))
-                if test.get("status") != "passed" and test.get("output"):
-                    failures.append((check_id, test["output"]))
-    return points, failures, (data.get("extra_data") or {}).get("isolation", "")
+    by_id = {check.id: check for check in result.checks}
+    points = {check.id: (by_id[check.id].score if check.id in by_id else 0) for check in rubric.checks}
+    failures = [(check.id, test.message) for check in result.checks if check.id in points
+                for test in check.tests if test.status != "passed" and test.message]
+    return points, failures, result.isolation
 
 
 def mistake(message):
@@ -64,8 +60,10 @@ def write(out_dir, students, rubric, statuses, manifest=None, written_scores=Non
     graded = 0
     isolations = collections.Counter()
     for name in students:
-        points, failures, isolation = student_points(os.path.join(out_dir, "students", name, "results.json"),
-                                                     rubric)
+        points, failures, isolation = student_points(
+            os.path.join(out_dir, "students", name, "autograder-result.json"), rubric)
+        if statuses.get(name) == "no package":
+            failures = []  # not a mistake in the lab: listed apart at the end of the report
         if points is None or statuses.get(name) == "grader failed":
             rows.append([name, ""] + [""] * len(rubric.checks) + [""])
             autograded[name] = None

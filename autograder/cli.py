@@ -1,9 +1,17 @@
 """The command line: ``python -m autograder COMMAND ...``.
 
-    python -m autograder grade SUBMISSION [--results FILE] [--classroom50 FILE] [--github]
-                                          [--rubric FILE] [--checks-dir DIR] [--public-only] [--only ID]
-                                          [--sandbox auto|bwrap|landlock|none]
+    python -m autograder grade SUBMISSION [--report NAME[=DEST] ...] [--results FILE] [--classroom50 FILE]
+                                          [--github] [--rubric FILE] [--checks-dir DIR] [--public-only]
+                                          [--only ID] [--sandbox auto|bwrap|landlock|none]
     python -m autograder doctor
+
+``grade`` sends its Result to every reporter asked for by ``--report`` (see
+autograder/reporters/: console, gradescope, classroom50, github, result, and
+any reporter file added there).  The console table always goes to stdout,
+and Gradescope's results.json is always written (to results.json unless
+``--results`` or ``--report gradescope=FILE`` says where).  The older flags
+are aliases: ``--results F`` = ``--report gradescope=F``, ``--classroom50 F``
+= ``--report classroom50=F``, ``--github`` = ``--report github``.
 
 Each subcommand lives in a module with a ``register(subparsers)`` function
 that adds its parser and sets ``run`` (args -> exit code); ``SUBCOMMANDS``
@@ -16,11 +24,15 @@ itself crashed.
 """
 import argparse
 import importlib
+import importlib.util
 import sys
 
 from .errors import UsageError
 
-SUBCOMMANDS = ("autograder.cli", "autograder.grade_all", "autograder.exports.cli", "autograder.collect")  # modules with register(subparsers)
+# Modules with register(subparsers).  Instructor-only ones (audit) are left out of the
+# graders shipped to platforms (platforms/common.py), so their absence is not an error.
+SUBCOMMANDS = ("autograder.cli", "autograder.grade_all", "autograder.exports.cli", "autograder.collect")
+INSTRUCTOR_SUBCOMMANDS = ("autograder.audit.cli",)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -33,12 +45,16 @@ def register(subparsers):
     p = subparsers.add_parser("grade", help="grade one submission",
                               description="Grade one submission: a folder containing lab6_generative/.")
     p.add_argument("submission", help="folder containing the package lab6_generative/")
-    p.add_argument("--results", default="results.json", metavar="FILE",
-                   help="Gradescope results file to write (default: results.json)")
-    p.add_argument("--classroom50", metavar="FILE", help="also write Classroom 50's result.json here")
+    p.add_argument("--report", action="append", default=[], metavar="NAME[=DEST]", type=_report_spec,
+                   help="also send the result to reporter NAME (console, gradescope, classroom50, github, "
+                        "result, ...), written to DEST or the reporter's default; repeatable")
+    p.add_argument("--results", metavar="FILE",
+                   help="Gradescope results file to write (default: results.json); = --report gradescope=FILE")
+    p.add_argument("--classroom50", metavar="FILE",
+                   help="also write Classroom 50's result.json here; = --report classroom50=FILE")
     p.add_argument("--github", action="store_true",
                    help="also write $GITHUB_STEP_SUMMARY, the `result` output in $GITHUB_OUTPUT "
-                        "and ::error annotations")
+                        "and ::error annotations; = --report github")
     p.add_argument("--rubric", metavar="FILE", help="the rubric (default: grading.yml of this repository)")
     p.add_argument("--checks-dir", action="append", default=[], metavar="DIR",
                    help="folder with check files (test_<id>.py), searched before autograder/checks/; "
@@ -68,21 +84,44 @@ def run_doctor(args):
     return 0
 
 
-def run_grade(args):
-    """Grade, print the table, write every requested report."""
-    from . import rubric as rubric_mod
-    from .engine import grade
-    from .reporters import classroom50, console, github, gradescope
+def _report_spec(text):
+    """``NAME`` or ``NAME=DEST`` -> (name, dest or None)."""
+    name, sep, dest = text.partition("=")
+    if not name.strip() or (sep and not dest.strip()):
+        raise argparse.ArgumentTypeError(f"--report {text!r}: expected NAME or NAME=DESTINATION")
+    return name.strip(), (dest if sep else None)
 
+
+def report_list(args):
+    """Every (reporter, destination) this ``grade`` run writes, in order: the aliases folded in."""
+    wanted = [("console", None)] + list(args.report)
+    if args.classroom50:
+        wanted.append(("classroom50", args.classroom50))
+    if args.github:
+        wanted.append(("github", None))
+    if args.results or not any(name == "gradescope" for name, _ in wanted):
+        wanted.append(("gradescope", args.results))
+    seen, out = set(), []
+    for item in wanted:
+        if item not in seen:
+            seen.add(item)
+            out.append(item)
+    return out
+
+
+def run_grade(args):
+    """Grade, then hand the Result to every requested reporter."""
+    from . import reporters, rubric as rubric_mod
+    from .engine import grade
+
+    wanted = report_list(args)
+    for name, _ in wanted:
+        reporters.get(name)  # an unknown reporter is a usage error before any grading
     rubric = rubric_mod.load(args.rubric) if args.rubric else rubric_mod.load()
     result = grade(args.submission, rubric, checks_dirs=args.checks_dir,
                    public_only=args.public_only, only=args.only, isolation=args.sandbox)
-    print(console.table(result))
-    gradescope.write(result, args.results)
-    if args.classroom50:
-        classroom50.write(result, args.classroom50)
-    if args.github:
-        github.write(result)
+    for name, destination in wanted:
+        reporters.write(result, name, destination)
     return 3 if result.internal_errors else 0
 
 
@@ -92,6 +131,13 @@ def build_parser():
     subparsers.required = True
     for name in SUBCOMMANDS:
         importlib.import_module(name).register(subparsers)
+    for name in INSTRUCTOR_SUBCOMMANDS:
+        try:
+            present = importlib.util.find_spec(name) is not None
+        except ModuleNotFoundError:  # its package is absent from a shipped grader
+            present = False
+        if present:
+            importlib.import_module(name).register(subparsers)
     return parser
 
 

@@ -17,21 +17,9 @@ import pytest
 from . import errors, rubric as rubric_mod, sandbox
 from .results import CheckResult, Result, TestResult, clip, split_points
 from .session import Session
+from .submission import require_package
 
-PACKAGE = "lab6_generative"
 ENGINE_KEY = pytest.StashKey()  # config.stash[ENGINE_KEY] is the running Collector
-
-
-def check_submission(submission):
-    """Raise UsageError unless ``submission`` is a folder containing the lab's package."""
-    if not os.path.exists(submission):
-        raise errors.UsageError(f"submission folder {submission} does not exist")
-    if not os.path.isdir(submission):
-        raise errors.UsageError(f"{submission} is a file, not a folder: pass the folder that contains lab6_generative/")
-    if not os.path.isdir(os.path.join(submission, PACKAGE)):
-        raise errors.UsageError(
-            f"{submission} has no {PACKAGE}/ folder: pass the folder that contains the package "
-            "(a student repository, assignment/ or solutions/)")
 
 
 def _message(exc):
@@ -151,7 +139,7 @@ def grade(submission, rubric=None, *, checks_dirs=(), public_only=False, only=No
     """
     started = time.monotonic()
     rubric = rubric or rubric_mod.load()
-    check_submission(submission)
+    require_package(submission)
     mechanism = sandbox.choose(isolation)
     sandbox.harden_grader()
     files = rubric_mod.locate(rubric, checks_dirs)

@@ -15,7 +15,7 @@ class UsageError(Exception):
 
 
 class StudentError(GradingFailure):
-    """The student's code raised an exception; ``info`` comes from probes.describe_exception."""
+    """The student's code raised an exception; ``info`` comes from student.describe_exception."""
 
     def __init__(self, info, what=None):
         self.info, self.what = info, what

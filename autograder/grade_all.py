@@ -6,8 +6,10 @@ level down).  Every student is graded by its own ``python -m autograder
 grade`` process, ``--jobs`` at a time, so one submission can never stop or
 slow down the others' grading beyond its own time limits.  Into DIR go:
 
-    students/<name>/results.json   the student's full report (Gradescope format)
-    students/<name>/source.sha256  what was graded, for --resume
+    students/<name>/autograder-result.json   the student's stored Result (results.to_dict):
+                                   what grades.csv, the report and --only merges are built from
+    students/<name>/results.json   the student's full report (Gradescope format), for reading
+    students/<name>/source.sha256  what was graded, for resuming (see resume.py)
     grades.csv                     student, score, points per rubric check (for an LMS)
     report.md, scores.png, checks.png   the class report (see class_report.py)
 
@@ -19,19 +21,21 @@ run is the authoritative grade: students control their own repositories and
 workflows, so the on-push run is feedback.
 """
 import concurrent.futures
-import hashlib
-import json
+import dataclasses
 import os
 import subprocess
 import sys
 import time
 
-from . import gradebook, rubric as rubric_mod, sandbox, written
+from . import gradebook, reporters, resume, results, rubric as rubric_mod, sandbox, written
 from .cli import add_sandbox_option
 from .errors import UsageError
+from .reporters import result as stored
+from .submission import PACKAGE, find_package
 
-PACKAGE = "lab6_generative"
 STUDENT_TIMEOUT = 600  # seconds: a backstop far above the engine's own limits
+RESULT_FILE = "autograder-result.json"   # the stored Result of each student
+REPORT_FILE = "results.json"             # the same, in Gradescope's format, for people to read
 # The only variables a grading process inherits: never the instructor's tokens.
 KEPT_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "TZ", "VIRTUAL_ENV",
             "AUTOGRADER_WORKER_USER")
@@ -63,171 +67,155 @@ def register(subparsers):
     p.set_defaults(run=run_grade_all)
 
 
-def find_package_root(folder):
-    """The folder holding ``lab6_generative/``: ``folder`` itself or a single subfolder of it."""
-    if os.path.isdir(os.path.join(folder, PACKAGE)):
-        return folder
-    inner = [os.path.join(folder, d) for d in sorted(os.listdir(folder))
-             if os.path.isdir(os.path.join(folder, d, PACKAGE))]
-    return inner[0] if len(inner) == 1 else None
+@dataclasses.dataclass(frozen=True)
+class ClassRun:
+    """One class run's settings, checked once; every path absolute (grading runs from the repository root)."""
+
+    submissions: str
+    out: str
+    jobs: int
+    rubric: object              # the loaded rubric.Rubric
+    rubric_path: str = None     # as given with --rubric (None: the default grading.yml)
+    checks_dirs: tuple = ()
+    only: str = None
+    regrade: bool = False
+    sandbox: str = "none"       # the mechanism chosen for this machine
+    gradebook: str = None
+
+    @classmethod
+    def from_args(cls, args):
+        """Validate the command line; UsageError (one sentence) for anything wrong."""
+        if not os.path.isdir(args.submissions):
+            raise UsageError(f"submissions folder {args.submissions} does not exist")
+        if args.jobs < 1:
+            raise UsageError(f"--jobs must be at least 1, got {args.jobs}")
+        if os.path.exists(args.out) and not os.path.isdir(args.out):
+            raise UsageError(f"--out {args.out} is a file: give a folder for the results")
+        rubric_path = os.path.abspath(args.rubric) if args.rubric else None
+        rubric = rubric_mod.load(rubric_path) if rubric_path else rubric_mod.load()
+        if args.only and args.only not in [c.id for c in rubric.checks]:
+            raise UsageError(f"--only {args.only}: no such check in the rubric "
+                             f"({', '.join(c.id for c in rubric.checks)})")
+        if args.gradebook and not rubric.written:
+            raise UsageError(f"--gradebook given, but {rubric.path} has no written: entry to say what to read")
+        mechanism = sandbox.choose(args.sandbox)
+        if mechanism == "none" and not args.allow_unsandboxed:
+            raise UsageError("no sandbox works on this machine (see `python -m autograder doctor`): student code "
+                             "would run with your rights; grade inside a Linux container (README), or pass "
+                             "--allow-unsandboxed if you trust every submission")
+        return cls(submissions=args.submissions, out=os.path.abspath(args.out), jobs=args.jobs, rubric=rubric,
+                   rubric_path=rubric_path, checks_dirs=tuple(os.path.abspath(d) for d in args.checks_dir),
+                   only=args.only, regrade=args.regrade, sandbox=mechanism, gradebook=args.gradebook)
+
+    def grader_fingerprint(self):
+        """The grader's fingerprint (rubric, grader package, extra check folders): a change regrades everyone."""
+        return resume.grader_fingerprint(self.rubric_path or rubric_mod.DEFAULT_PATH,
+                                         os.path.join(_repo_root(), "autograder"), self.checks_dirs)
+
+    def grade_command(self, root, report_args):
+        """``python -m autograder grade`` for one submission with this run's settings."""
+        cmd = [sys.executable, "-m", "autograder", "grade", os.path.abspath(root), *report_args]
+        if self.rubric_path:
+            cmd += ["--rubric", self.rubric_path]
+        for d in self.checks_dirs:
+            cmd += ["--checks-dir", d]
+        if self.only:
+            cmd += ["--only", self.only]
+        return cmd + ["--sandbox", self.sandbox]
 
 
-def fingerprint(folder):
-    """sha256 over the names and bytes of the submission's Python files."""
-    digest = hashlib.sha256()
-    for root, dirs, files in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != "__pycache__")
-        for name in sorted(files):
-            if name.endswith(".py"):
-                path = os.path.join(root, name)
-                digest.update(os.path.relpath(path, folder).encode() + b"\0")
-                with open(path, "rb") as f:
-                    digest.update(f.read() + b"\0")
-    return digest.hexdigest()
-
-
-def grader_fingerprint(args):
-    """sha256 over the rubric and every check file that can run: a change regrades everyone."""
-    digest = hashlib.sha256()
-    rubric_path = args.rubric or rubric_mod.DEFAULT_PATH
-    with open(rubric_path, "rb") as f:
-        digest.update(f.read())
-    for folder in [os.path.join(_repo_root(), "autograder")] + list(args.checks_dir):
-        digest.update(fingerprint(folder).encode())
-    return digest.hexdigest()
-
-
-def grade_student(name, folder, out_dir, args, grader):
+def grade_student(name, folder, run, grader):
     """Grade one student in a subprocess. Returns (name, status, seconds); never raises.
 
-    ``grader`` is ``grader_fingerprint(args)``: results are kept only while
-    both the student's files and the grader are unchanged.  With ``--only``
-    the one check is regraded and merged into the student's full results.
+    ``grader`` is ``run.grader_fingerprint()``: a stored Result is kept only
+    while both the student's files and the grader are unchanged.  With
+    ``--only`` the one check is regraded and merged into the stored Result.
     """
-    student_dir = os.path.join(out_dir, "students", name)
+    student_dir = os.path.join(run.out, "students", name)
     os.makedirs(student_dir, exist_ok=True)
-    results = os.path.join(student_dir, "results.json")
-    stamp = os.path.join(student_dir, "source.sha256")
-    root = find_package_root(folder)
+    stored_file = os.path.join(student_dir, RESULT_FILE)
+    root = find_package(folder, max_depth=1)
     if root is None:
-        _write_missing(results, name)
+        _publish(student_dir, results.nothing_to_grade(
+            run.rubric, folder, f"{name}: no {PACKAGE}/ folder found in the submission."))
         return name, "no package", 0.0
-    source = f"{fingerprint(root)} {grader}"
-    if not args.regrade and not args.only and os.path.exists(results) and _read(stamp) == source:
+    source = resume.stamp(root, grader)
+    if not run.regrade and not run.only and resume.is_current(student_dir, source, stored_file):
         return name, "unchanged", 0.0
-    target = os.path.join(student_dir, f"results-{args.only}.json") if args.only else results
-    for stale in (target,) if args.only else (results, stamp):
-        if os.path.exists(stale):
-            os.remove(stale)
-    cmd = [sys.executable, "-m", "autograder", "grade", os.path.abspath(root), "--results", target]
-    if args.rubric:
-        cmd += ["--rubric", args.rubric]
-    for d in args.checks_dir:
-        cmd += ["--checks-dir", d]
-    if args.only:
-        cmd += ["--only", args.only]
-    cmd += ["--sandbox", args.sandbox]
+    if run.only:
+        partial = os.path.join(student_dir, f"partial-{run.only}.json")
+        reports = ["--results", os.devnull, "--report", f"result={partial}"]
+        stale = [partial]
+    else:
+        partial = stored_file
+        reports = ["--results", os.path.join(student_dir, REPORT_FILE), "--report", f"result={stored_file}"]
+        stale = [stored_file, os.path.join(student_dir, REPORT_FILE), os.path.join(student_dir, resume.STAMP)]
+    for path in stale:
+        if os.path.exists(path):
+            os.remove(path)
     start = time.perf_counter()
     try:
-        proc = subprocess.run(cmd, cwd=_repo_root(), capture_output=True, text=True, timeout=STUDENT_TIMEOUT,
-                              env=grading_environment(), stdin=subprocess.DEVNULL)
-        status = "graded" if proc.returncode in (0, 3) and os.path.exists(target) else "grader failed"
+        proc = subprocess.run(run.grade_command(root, reports), cwd=_repo_root(), capture_output=True, text=True,
+                              timeout=STUDENT_TIMEOUT, env=grading_environment(), stdin=subprocess.DEVNULL)
+        status = "graded" if proc.returncode in (0, 3) and os.path.exists(partial) else "grader failed"
         if status != "graded":
             _write_log(student_dir, proc.stdout + proc.stderr)
     except subprocess.TimeoutExpired:
         status = "grader failed"
         _write_log(student_dir, f"grading took longer than {STUDENT_TIMEOUT} s")
-    if status == "graded" and args.only:
-        _merge_check(results, target, args.only)
+    if status == "graded" and run.only:
+        _merge_check(student_dir, partial, run.only)
     elif status == "graded":
-        _write_atomic(stamp, source + "\n")
+        reporters.write_text(os.path.join(student_dir, resume.STAMP), source + "\n")
     return name, status, time.perf_counter() - start
 
 
-def _merge_check(results, partial, check_id):
-    """Replace check ``check_id``'s tests in ``results`` by those in ``partial`` (Gradescope format)."""
-    with open(partial) as f:
-        new = [t for t in json.load(f)["tests"] if check_id in t.get("tags", [])]
+def _publish(student_dir, result):
+    """Store ``result`` and write its readable report, as the grading process does."""
+    reporters.write(result, "result", os.path.join(student_dir, RESULT_FILE))
+    reporters.write(result, "gradescope", os.path.join(student_dir, REPORT_FILE))
+
+
+def _merge_check(student_dir, partial_file, check_id):
+    """Replace check ``check_id`` of the stored Result by the one in ``partial_file``."""
+    partial = stored.read(partial_file)
     try:
-        with open(results) as f:
-            data = json.load(f)
+        base = stored.read(os.path.join(student_dir, RESULT_FILE))
     except (OSError, ValueError):
-        os.replace(partial, results)
-        return
-    data["tests"] = [t for t in data.get("tests", []) if check_id not in t.get("tags", [])] + new
-    data["score"] = sum(t["score"] for t in data["tests"])
-    _write_atomic(results, json.dumps(data, indent=2))
-    os.remove(partial)
+        base = partial  # nothing stored yet: the regraded check is all there is
+    _publish(student_dir, results.merge(base, partial, check_id))
+    os.remove(partial_file)
 
 
 def _repo_root():
     return os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def _read(path):
-    try:
-        with open(path) as f:
-            return f.read().strip()
-    except OSError:
-        return None
-
-
-def _write_atomic(path, text):
-    with open(f"{path}.tmp", "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(f"{path}.tmp", path)
-
-
 def _write_log(student_dir, text):
-    _write_atomic(os.path.join(student_dir, "grader.log"), text[-20000:])
-
-
-def _write_missing(path, name):
-    """A zero report for a folder without the package, in the same format as every other."""
-    _write_atomic(path, json.dumps({"score": 0, "execution_time": 0, "tests": [],
-                                    "output": f"{name}: no {PACKAGE}/ folder found in the submission."}, indent=2))
+    reporters.write_text(os.path.join(student_dir, "grader.log"), text[-20000:])
 
 
 def run_grade_all(args):
     from . import class_report
 
-    if not os.path.isdir(args.submissions):
-        raise UsageError(f"submissions folder {args.submissions} does not exist")
-    if args.jobs < 1:
-        raise UsageError(f"--jobs must be at least 1, got {args.jobs}")
-    if os.path.exists(args.out) and not os.path.isdir(args.out):
-        raise UsageError(f"--out {args.out} is a file: give a folder for the results")
-    # The grading processes run from the repository root: hand them absolute paths.
-    args.out = os.path.abspath(args.out)
-    args.rubric = os.path.abspath(args.rubric) if args.rubric else None
-    args.checks_dir = [os.path.abspath(d) for d in args.checks_dir]
-    rubric = rubric_mod.load(args.rubric) if args.rubric else rubric_mod.load()
-    if args.only and args.only not in [c.id for c in rubric.checks]:
-        raise UsageError(f"--only {args.only}: no such check in the rubric "
-                         f"({', '.join(c.id for c in rubric.checks)})")
-    args.sandbox = sandbox.choose(args.sandbox)
-    if args.sandbox == "none" and not args.allow_unsandboxed:
-        raise UsageError("no sandbox works on this machine (see `python -m autograder doctor`): student code "
-                         "would run with your rights; grade inside a Linux container (README), or pass "
-                         "--allow-unsandboxed if you trust every submission")
+    run = ClassRun.from_args(args)
     sandbox.harden_grader()
-    grader = grader_fingerprint(args)
-    students = sorted(d for d in os.listdir(args.submissions)
-                      if os.path.isdir(os.path.join(args.submissions, d)) and not d.startswith("."))
+    grader = run.grader_fingerprint()
+    students = sorted(d for d in os.listdir(run.submissions)
+                      if os.path.isdir(os.path.join(run.submissions, d)) and not d.startswith("."))
     if not students:
-        raise UsageError(f"{args.submissions} has no student folders")
-    manifest = gradebook.read_manifest(args.submissions)
-    book = gradebook.gradebook_path(rubric, args.gradebook)
-    if args.gradebook and not rubric.written:
-        raise UsageError(f"--gradebook given, but {rubric.path} has no written: entry to say what to read")
+        raise UsageError(f"{run.submissions} has no student folders")
+    rubric = run.rubric
+    manifest = gradebook.read_manifest(run.submissions)
+    book = gradebook.gradebook_path(rubric, run.gradebook)
     written_scores = written.read(book, rubric.written, students) if (rubric.written and book) else None
-    os.makedirs(args.out, exist_ok=True)
-    print(f"Grading {len(students)} submissions, {args.jobs} at a time, into {args.out}/; "
-          f"isolation: {sandbox.DESCRIPTIONS[args.sandbox]}")
+    os.makedirs(run.out, exist_ok=True)
+    print(f"Grading {len(students)} submissions, {run.jobs} at a time, into {run.out}/; "
+          f"isolation: {sandbox.DESCRIPTIONS[run.sandbox]}")
     start = time.perf_counter()
     statuses = {}
-    with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        futures = [pool.submit(grade_student, name, os.path.join(args.submissions, name), args.out, args, grader)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=run.jobs) as pool:
+        futures = [pool.submit(grade_student, name, os.path.join(run.submissions, name), run, grader)
                    for name in students]
         for done, future in enumerate(concurrent.futures.as_completed(futures), 1):
             name, status, seconds = future.result()
@@ -235,10 +223,10 @@ def run_grade_all(args):
             print(f"[{done}/{len(students)}] {name}: {status}" + (f" ({seconds:.1f} s)" if seconds else ""),
                   flush=True)
     elapsed = time.perf_counter() - start
-    summary = class_report.write(args.out, students, rubric, statuses, manifest, written_scores)
+    summary = class_report.write(run.out, students, rubric, statuses, manifest, written_scores)
     failed = [name for name, status in statuses.items() if status == "grader failed"]
     print(f"Done in {elapsed:.0f} s: mean score {summary['mean']:.1f} / {rubric.total}; "
-          f"wrote grades.csv, report.md, scores.png, checks.png to {args.out}/")
+          f"wrote grades.csv, report.md, scores.png, checks.png to {run.out}/")
     if failed:
         print(f"The grader failed for {len(failed)} student(s) ({', '.join(failed)}): "
               f"see students/<name>/grader.log; their rows in grades.csv are empty.", file=sys.stderr)

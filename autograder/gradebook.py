@@ -79,7 +79,9 @@ def combine(rubric, autograded, manifest=None, written_scores=None):
     finals = {}
     for student, points in autograded.items():
         written = written_scores.get(student) if written_scores is not None else None
-        minutes = _minutes_late(manifest.get(student)) if manifest is not None else None
+        row = manifest.get(student) if manifest is not None else None
+        collected = row is None or bool((row.get("commit") or "").strip()) or "commit" not in row
+        minutes = _minutes_late(row) if (manifest is not None and collected) else None
         if written_scores is not None and written is None:
             written = written_mod.WrittenScore(None, rubric.written.points, "missing")
         written_points = None if written is None else (0.0 if written.status == "missing" else written.points)
@@ -87,6 +89,8 @@ def combine(rubric, autograded, manifest=None, written_scores=None):
         base = (points or 0) + (written_points or 0)
         penalty = rubric.late.penalty(base, minutes) if (rubric.late and minutes is not None and complete) else 0
         late = rubric.late.describe(minutes) if (rubric.late and minutes is not None) else ""
+        if not collected:
+            late = "nothing collected: no commit pushed in time"
         finals[student] = Final(points, written_points, written.status if written else "", minutes,
                                 penalty, max(0, base - penalty) if complete else None, late)
     return finals

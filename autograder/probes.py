@@ -1,122 +1,31 @@
 """The grader's probes: they run inside the worker and call the student's code.
 
 Each probe takes inputs the grader sent, calls the submission's functions on
-them and returns what came back: tensors and JSON values, which the grader
-judges.  A probe never decides pass or fail.
+them (through ``student.function`` and ``student.student_call``) and returns
+what came back: tensors and JSON values, which the grader judges.  A probe
+never decides pass or fail.  ``@probe("name")`` registers a probe in
+``PROBES`` under the name the checks call it by.
 
-An exception raised by the student's code (including ``SystemExit``) is
-caught and reported as ``StudentRaised``; anything else going wrong while a
-probe examines a result (a non-tensor where a tensor was expected, a tensor
-subclass that refuses to be copied, ...) propagates as an ordinary exception
-and the worker reports it as a bad result.
+An exception raised by the student's code is ``student.StudentRaised``;
+anything else going wrong while a probe examines a result (a non-tensor where
+a tensor was expected, a tensor subclass that refuses to be copied, ...)
+propagates as an ordinary exception and the worker reports it as a bad result.
 """
-import importlib
 import numbers
-import os
-import traceback
 
 import torch
 
-MODULES = {
-    "package": "lab6_generative",
-    "vae": "lab6_generative.vae",
-    "schedules": "lab6_generative.schedules",
-    "train_vae": "lab6_generative.train_vae",
-}
-_modules = {}
-_import_errors = {}
-_submission = None
+from .student import StudentRaised, function, safe_str, student_call
+
+PROBES = {}
 
 
-class StudentRaised(Exception):
-    """The student's code raised; ``info`` describes the exception for the grader."""
-
-    def __init__(self, info):
-        super().__init__(info.get("type"))
-        self.info = info
-
-
-def safe_str(value, limit=300):
-    try:
-        text = str(value)
-    except BaseException:  # a hostile __str__
-        text = f"<{type(value).__name__}>"
-    return text if len(text) <= limit else text[:limit] + "..."
-
-
-def _where(tb):
-    """'reparameterize() in lab6_generative/vae.py, line 77' for the deepest submission frame."""
-    best = None
-    for frame in traceback.extract_tb(tb):
-        path = os.path.abspath(frame.filename)
-        if _submission and path.startswith(_submission + os.sep):
-            best = f"{frame.name}() in {os.path.relpath(path, _submission)}, line {frame.lineno}"
-    return best
-
-
-def describe_exception(exc, during_import=None):
-    """JSON description of an exception raised by the student's code."""
-    info = {
-        "type": type(exc).__name__,
-        "mro": [cls.__name__ for cls in type(exc).__mro__],
-        "message": safe_str(exc),
-        "where": _where(exc.__traceback__),
-        "during_import": during_import,
-    }
-    if isinstance(exc, SyntaxError) and exc.filename:
-        path = os.path.abspath(exc.filename)
-        rel = os.path.relpath(path, _submission) if _submission else exc.filename
-        info["where"] = f"{rel}, line {exc.lineno}"
-    return info
-
-
-def student_call(fn, *args, **kwargs):
-    """Call the student's ``fn``; whatever it raises becomes StudentRaised."""
-    try:
-        return fn(*args, **kwargs)
-    except BaseException as exc:  # SystemExit and KeyboardInterrupt included
-        raise StudentRaised(describe_exception(exc)) from None
-
-
-def import_submission(submission):
-    """Import the package and its modules; record each module's failure, if any."""
-    global _submission
-    _submission = os.path.abspath(submission)
-    report = {}
-    for short, name in MODULES.items():
-        try:
-            module = importlib.import_module(name)
-        except BaseException as exc:
-            _import_errors[short] = describe_exception(exc, during_import=name)
-            report[short] = _import_errors[short]
-            continue
-        where = os.path.abspath(getattr(module, "__file__", None) or _submission)
-        if not where.startswith(_submission + os.sep):
-            _import_errors[short] = {
-                "type": "ImportError", "mro": ["ImportError"], "where": None, "during_import": name,
-                "message": f"{name} was imported from {where}, not from the submission folder"}
-            report[short] = _import_errors[short]
-            continue
-        _modules[short] = module
-        report[short] = None
-    return report
-
-
-def module(short):
-    """The submission's module ``short`` ('vae', 'schedules', ...), or StudentRaised if it did not import."""
-    if short in _import_errors:
-        raise StudentRaised(_import_errors[short])
-    return _modules[short]
-
-
-def function(short, name):
-    """The submission's ``module.name``, or StudentRaised(AttributeError) if it is missing."""
-    mod = module(short)
-    if not hasattr(mod, name):
-        raise StudentRaised({"type": "AttributeError", "mro": ["AttributeError"], "where": None,
-                             "during_import": None,
-                             "message": f"{MODULES[short]} has no attribute {name!r}"})
-    return getattr(mod, name)
+def probe(name):
+    """Decorator: register a probe function under ``name``."""
+    def decorate(fn):
+        PROBES[name] = fn
+        return fn
+    return decorate
 
 
 def describe(value):
@@ -147,6 +56,7 @@ def describe_number(value):
 # Probes: name -> function(**kwargs) -> JSON/tensor payload
 # ---------------------------------------------------------------------------
 
+@probe("reparameterize")
 def p_reparameterize(mu, logvar, seed=None, repeat=1, grad_weight=None):
     """Call reparameterize(mu, logvar) ``repeat`` times after an optional seed.
 
@@ -172,6 +82,7 @@ def p_reparameterize(mu, logvar, seed=None, repeat=1, grad_weight=None):
     return result
 
 
+@probe("kl")
 def p_kl(mu, logvar, kwargs=None, grad=False):
     """Call kl_divergence(mu, logvar, **kwargs); with ``grad``, back-propagate its sum."""
     fn = function("vae", "kl_divergence")
@@ -189,6 +100,7 @@ def p_kl(mu, logvar, kwargs=None, grad=False):
     return result
 
 
+@probe("warmup")
 def p_warmup(calls):
     """Call kl_warmup(*args, **kwargs) for each [args, kwargs]; one result or exception each."""
     fn = function("schedules", "kl_warmup")
@@ -209,6 +121,7 @@ def _unpack(value, n, what):
     return list(value)
 
 
+@probe("vae")
 def p_vae(z_dim, x, seed, betas=(1.0,), decode_z=None):
     """Build VAE(z=z_dim) under ``seed``; call encode(x), decode(decode_z) and forward(x, beta).
 
@@ -231,6 +144,7 @@ def p_vae(z_dim, x, seed, betas=(1.0,), decode_z=None):
     return result
 
 
+@probe("samples")
 def p_samples(seed, shape, use_set_seed=False, dtype="float32"):
     """Seed (torch.manual_seed, or the lab's set_seed), then reparameterize(zeros, zeros)."""
     fn = function("vae", "reparameterize")
@@ -242,6 +156,7 @@ def p_samples(seed, shape, use_set_seed=False, dtype="float32"):
     return {"out": describe(student_call(fn, zeros, zeros.clone()))}
 
 
+@probe("train")
 def p_train(x, epochs, batch_size, lr, seed, z_dim, warmup_epochs, n_samples):
     """A short training run of the student's VAE with the grader's own loop and data.
 
@@ -275,13 +190,3 @@ def p_train(x, epochs, batch_size, lr, seed, z_dim, warmup_epochs, n_samples):
     with torch.no_grad():
         samples = student_call(model.decode, torch.randn(n_samples, z_dim))
     return {"losses": torch.tensor(losses, dtype=torch.float64), "samples": describe(samples)}
-
-
-PROBES = {
-    "reparameterize": p_reparameterize,
-    "kl": p_kl,
-    "warmup": p_warmup,
-    "vae": p_vae,
-    "samples": p_samples,
-    "train": p_train,
-}

@@ -92,3 +92,67 @@ class Result:
     @property
     def tests(self):
         return [t for c in self.checks for t in c.tests]
+
+
+# ---------------------------------------------------------------------------
+# Storage: the Result as plain JSON, the format grade-all keeps per student
+# ---------------------------------------------------------------------------
+#
+#     {"schema": "lab6-autograder/result", "version": 1,
+#      "submission": str, "total": int, "seconds": float, "isolation": str,
+#      "output": str, "notes": [str], "internal_errors": [str],
+#      "checks": [{"id", "title", "points", "visibility", "seconds",
+#                  "tests": [{"name", "check_id", "max_score", "status", "message", "seconds"}]}]}
+#
+# Scores are not stored: they follow from the tests' statuses, as in memory.
+# A reader refuses another schema or a newer version rather than guess.
+
+SCHEMA = "lab6-autograder/result"
+VERSION = 1
+_STATUSES = ("passed", "failed", "skipped")
+
+
+def to_dict(result):
+    """``result`` as JSON-ready data (see the format above)."""
+    return {"schema": SCHEMA, "version": VERSION, **dataclasses.asdict(result)}
+
+
+def from_dict(data):
+    """The Result stored by ``to_dict``; ValueError, in one sentence, for anything else."""
+    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+        raise ValueError(f"not a stored autograder result (schema {SCHEMA!r} expected)")
+    if data.get("version") != VERSION:
+        raise ValueError(f"stored result version {data.get('version')!r}; this grader reads version {VERSION}")
+    try:
+        checks = []
+        for c in data["checks"]:
+            tests = [TestResult(str(t["name"]), str(t["check_id"]), int(t["max_score"]), t["status"],
+                                str(t.get("message", "")), float(t.get("seconds", 0.0))) for t in c["tests"]]
+            if any(t.status not in _STATUSES for t in tests):
+                raise ValueError("a test status is not passed, failed or skipped")
+            checks.append(CheckResult(str(c["id"]), str(c["title"]), int(c["points"]), c["visibility"], tests,
+                                      float(c.get("seconds", 0.0))))
+        return Result(str(data["submission"]), int(data["total"]), checks, str(data.get("output", "")),
+                      [str(n) for n in data.get("notes", [])], [str(e) for e in data.get("internal_errors", [])],
+                      float(data.get("seconds", 0.0)), str(data.get("isolation", "none")))
+    except (KeyError, TypeError) as err:
+        raise ValueError(f"stored result is incomplete or malformed ({type(err).__name__}: {err})") from None
+
+
+def nothing_to_grade(rubric, submission, message):
+    """The Result for a submission without the lab's package: every check 0, each saying ``message``."""
+    checks = [CheckResult(c.id, c.title, c.points, c.visibility,
+                          [TestResult(c.title, c.id, c.points, "failed", message)]) for c in rubric.checks]
+    return Result(str(submission), rubric.total, checks, notes=[message])
+
+
+def merge(base, partial, check_id):
+    """``base`` with check ``check_id`` taken from ``partial`` (a regrade of that check alone)."""
+    new = next(c for c in partial.checks if c.id == check_id)
+    checks = [new if c.id == check_id else c for c in base.checks]
+    if check_id not in [c.id for c in base.checks]:
+        checks.append(new)
+    own = (f"test_{check_id}.py", f"check {check_id!r}")  # how the engine names a check in its errors
+    internal = [e for e in base.internal_errors if not any(mark in e for mark in own)]
+    internal += list(partial.internal_errors)
+    return dataclasses.replace(base, checks=checks, internal_errors=internal)

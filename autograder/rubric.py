@@ -27,7 +27,6 @@ import yaml
 
 from . import late as late_mod, written as written_mod
 from .errors import UsageError
-from .session import Limits
 
 DEFAULT_PATH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "grading.yml")
 CHECKS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "checks")
@@ -36,6 +35,18 @@ _TOP_KEYS = {"total", "limits", "checks", "late", "written"}
 _CHECK_KEYS = {"id", "title", "points", "visibility", "timeout", "file"}
 _REQUIRED = ("id", "title", "points", "visibility", "timeout")
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+@dataclasses.dataclass(frozen=True)
+class Limits:
+    """Resource limits for grading one submission (``limits:`` of grading.yml)."""
+
+    import_timeout: float = 30.0
+    total_budget: float = 150.0
+    memory_mb: int = 6144
+    file_mb: int = 64
+    scratch_mb: int = 256
+    scratch_files: int = 10000
 
 
 class RubricError(UsageError):

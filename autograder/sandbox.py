@@ -47,7 +47,7 @@ DESCRIPTIONS = {
 }
 PACKAGE = "lab6_generative"
 GRADER_DIR = os.path.dirname(os.path.abspath(__file__))
-WORKER_MODULES = ("__init__.py", "worker_main.py", "probes.py", "wire.py", "confine.py")
+WORKER_MODULES = ("__init__.py", "worker_main.py", "student.py", "probes.py", "wire.py", "confine.py")
 INSIDE = "/sandbox"           # where bwrap mounts the box
 SANDBOX_UID = 65534           # the uid inside bubblewrap's user namespace ("nobody")
 MAX_COPY_BYTES = 8 * 2**20    # larger files in the package are not copied into the box

@@ -10,23 +10,10 @@ runs a probe and returns its payload, or raises one of the ``errors``:
 - the submission cannot be imported at all (the import hung, crashed or
   exited) -> ImportFailed, for this and every later call: no retries.
 """
-import dataclasses
 import time
 
 from . import errors, wire
 from .worker import Capture, Worker
-
-
-@dataclasses.dataclass(frozen=True)
-class Limits:
-    """Resource limits for grading one submission (from grading.yml)."""
-
-    import_timeout: float = 30.0
-    total_budget: float = 150.0
-    memory_mb: int = 6144
-    file_mb: int = 64
-    scratch_mb: int = 256
-    scratch_files: int = 10000
 
 
 class Session:

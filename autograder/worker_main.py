@@ -4,8 +4,8 @@ Started by ``autograder.worker.Worker``, inside its ``sandbox.Box``, as::
 
     python -s -B -u -c BOOTSTRAP GRADER_DIR SETTINGS_JSON
 
-GRADER_DIR holds the private copy of the worker modules (this file, probes,
-wire, confine); SETTINGS_JSON the mechanism, limits, paths and the two pipe
+GRADER_DIR holds the private copy of the worker modules (this file, student,
+probes, wire, confine); SETTINGS_JSON the mechanism, limits, paths and the two pipe
 descriptors.  The worker imports torch and the grader's probes *before* the
 submission is on ``sys.path`` (so a submission cannot shadow them), then
 confines itself (``confine.confine``: limits, Landlock, seccomp), then loops:
@@ -13,7 +13,7 @@ read a request ``{"probe": name, "kwargs": {...}}`` from the request pipe, run
 it, write one response to the response pipe:
 
     {"ok": payload}            the probe finished
-    {"raised": info}           the student's code raised (see probes.describe_exception)
+    {"raised": info}           the student's code raised (see student.describe_exception)
     {"bad": message}           the probe could not examine what the student's code returned
     {"internal": message}      the sandbox could not be set up: the grader's problem, not the student's
 
@@ -37,7 +37,7 @@ def main(argv=None):
 
     torch.set_num_threads(1)
 
-    from autograder import confine, probes, wire
+    from autograder import confine, probes, student, wire
 
     try:
         confine.confine(settings)
@@ -57,12 +57,12 @@ def main(argv=None):
             if failure:
                 response = {"internal": failure}
             elif name == "__import__":
-                response = {"ok": probes.import_submission(submission)}
+                response = {"ok": student.import_submission(submission)}
             else:
                 response = {"ok": probes.PROBES[name](**kwargs)}
             data = wire.encode(response)
-        except probes.StudentRaised as raised:
+        except student.StudentRaised as raised:
             data = wire.encode({"raised": raised.info})
         except BaseException as err:  # the student's result could not be examined
-            data = wire.encode({"bad": f"{type(err).__name__}: {probes.safe_str(err)}"})
+            data = wire.encode({"bad": f"{type(err).__name__}: {student.safe_str(err)}"})
         wire.write_message(response_fd, data)

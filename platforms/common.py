@@ -8,8 +8,6 @@ import os
 import re
 import shutil
 
-import yaml
-
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HERE = os.path.dirname(os.path.abspath(__file__))
 PACKAGE = "lab6_generative"
@@ -20,6 +18,9 @@ EXCLUDE_DIRS = {"__pycache__", ".pytest_cache", ".hypothesis", ".data", "outputs
                 ".ipynb_checkpoints", ".git", ".venv", "node_modules"}
 EXCLUDE_FILES = {".DS_Store", "results.json", "result.json"}
 EXCLUDE_SUFFIXES = (".pyc", ".pyo")
+# Parts of autograder/ that only the instructor's checkout runs: never shipped to a platform.
+# (The audit reads solutions/ and names its markers; grading never needs it.)
+INSTRUCTOR_ONLY = {"audit"}
 
 
 class BuildError(RuntimeError):
@@ -31,45 +32,34 @@ def path(*parts, root=None):
 
 
 def load_rubric(root=None):
-    """The rubric's checks as a list of dicts with at least ``id`` and ``visibility``.
+    """The rubric's checks (``autograder.rubric.Check``: id, title, points, visibility, file), validated.
 
-    Reads ``grading.yml``'s ``checks`` (a list of mappings with ``id``, or a
-    mapping from id to settings); ``visibility`` defaults to ``public``.
+    The one reader of grading.yml is ``autograder.rubric.load``; a rubric it
+    refuses cannot be built into any platform.
     """
+    from autograder import rubric
+
     file = path("grading.yml", root=root)
     if not os.path.exists(file):
         raise BuildError(f"{file} not found: the autograder's rubric is needed to build the platforms")
-    with open(file, encoding="utf-8") as f:
-        data = yaml.safe_load(f) or {}
-    checks = data.get("checks") if isinstance(data, dict) else None
-    if isinstance(checks, dict):
-        checks = [dict(settings or {}, id=key) for key, settings in checks.items()]
-    if not isinstance(checks, list) or not checks:
-        raise BuildError(f"{file}: no 'checks' list")
-    out = []
-    for check in checks:
-        if not isinstance(check, dict) or "id" not in check:
-            raise BuildError(f"{file}: every check needs an 'id', got {check!r}")
-        check = dict(check)
-        check.setdefault("visibility", "public")
-        if check["visibility"] not in ("public", "hidden"):
-            raise BuildError(f"{file}: check {check['id']}: visibility must be public or hidden")
-        out.append(check)
-    return out
+    try:
+        return list(rubric.load(file).checks)
+    except rubric.RubricError as err:
+        raise BuildError(str(err)) from None
 
 
 def check_ids(root=None, visibility=None):
-    return [c["id"] for c in load_rubric(root) if visibility is None or c["visibility"] == visibility]
+    return [c.id for c in load_rubric(root) if visibility is None or c.visibility == visibility]
 
 
 def check_file(check):
-    """The file name of a rubric check's tests: its ``file``, by default ``test_<id>.py``."""
-    return check.get("file") or f"test_{check['id']}.py"
+    """The file name of a rubric check's tests (``test_<id>.py`` unless the rubric says otherwise)."""
+    return check.file
 
 
 def check_file_id(name, root=None):
     """The id of the check whose test file is ``name``, None if no check claims it."""
-    return next((c["id"] for c in load_rubric(root) if check_file(c) == name), None)
+    return next((c.id for c in load_rubric(root) if c.file == name), None)
 
 
 def is_check_file(name):
@@ -82,7 +72,7 @@ def checks_dir(root=None):
 
 def hidden_check_files(root=None):
     """Paths of the hidden checks' files in autograder/checks (those that exist)."""
-    hidden = {check_file(c) for c in load_rubric(root) if c["visibility"] == "hidden"}
+    hidden = {c.file for c in load_rubric(root) if c.hidden}
     folder = checks_dir(root)
     if not os.path.isdir(folder):
         return []
@@ -96,10 +86,11 @@ def _ignored(name, is_dir):
 
 
 def copy_tree(src, dst, skip=None):
-    """Copy ``src`` into ``dst`` without caches/outputs; ``skip(relpath)`` drops more files."""
+    """Copy ``src`` into ``dst`` without caches/outputs; ``skip(relpath)`` drops more files and folders."""
     for folder, dirs, files in os.walk(src):
-        dirs[:] = sorted(d for d in dirs if not _ignored(d, True))
         rel = os.path.relpath(folder, src)
+        dirs[:] = sorted(d for d in dirs if not _ignored(d, True)
+                         and not (skip and skip(os.path.normpath(os.path.join(rel, d)))))
         os.makedirs(os.path.join(dst, rel), exist_ok=True)
         for name in sorted(files):
             relpath = os.path.normpath(os.path.join(rel, name))
@@ -120,11 +111,13 @@ def copy_grader(dst, include_hidden, root=None):
     src = path("autograder", root=root)
     if not os.path.isfile(os.path.join(src, "__main__.py")):
         raise BuildError(f"{src}/__main__.py not found: the autograder (python -m autograder) is not there yet")
-    public = {check_file(c) for c in rubric if c["visibility"] == "public"}
-    known = {check_file(c) for c in rubric}
+    public = {c.file for c in rubric if not c.hidden}
+    known = {c.file for c in rubric}
 
     def skip(relpath):
         parts = relpath.split(os.sep)
+        if parts[0] in INSTRUCTOR_ONLY:
+            return True
         if parts[0] == "checks" and len(parts) == 2 and is_check_file(parts[1]):
             return parts[1] not in (known if include_hidden else public)
         return False
@@ -183,10 +176,8 @@ def rubric_table(rubric):
     """The rubric as a markdown table (id, points, visibility, title)."""
     rows = ["| check | points | visibility | what it verifies |", "|---|---:|---|---|"]
     for c in rubric:
-        title = str(c.get("title") or c.get("description") or "").replace("|", "\\|").strip()
-        rows.append(f"| `{c['id']}` | {c.get('points', '')} | {c['visibility']} | {title} |")
-    total = sum(c.get("points", 0) or 0 for c in rubric if isinstance(c.get("points", 0), (int, float)))
-    rows.append(f"| **total** | **{total:g}** | | |")
+        rows.append(f"| `{c.id}` | {c.points} | {c.visibility} | {c.title.replace('|', chr(92) + '|')} |")
+    rows.append(f"| **total** | **{sum(c.points for c in rubric)}** | | |")
     return "\n".join(rows)
 
 
@@ -215,3 +206,32 @@ def tree_size(folder):
         for name in files:
             total += os.path.getsize(os.path.join(dirpath, name))
     return total
+
+
+def run_build(module, doc, build, done, argv=None, options=()):
+    """The command line every platform builder shares: ``--out DIR [OPTIONS] [--root DIR]``.
+
+    ``module`` names the command (``python -m module``), ``doc`` is the
+    builder's docstring, whose first line describes it.
+    ``build(args)`` makes the platform's files and returns what ``done`` (a
+    function of that value) turns into the closing line.  ``options`` are
+    extra ``(flags, argparse keyword arguments)``.  A BuildError is one line
+    on stderr and exit status 2.
+    """
+    import argparse
+    import sys
+
+    doc = (doc or "").strip()
+    p = argparse.ArgumentParser(prog=f"python -m {module}", description=doc.splitlines()[0] if doc else None)
+    p.add_argument("--out", required=True, help="the folder to write (replaced if it exists)")
+    for flags, settings in options:
+        p.add_argument(*flags, **settings)
+    p.add_argument("--root", default=ROOT, help="the course repository (default: this one)")
+    args = p.parse_args(argv)
+    try:
+        built = build(args)
+    except BuildError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(done(built))
+    return 0

@@ -14,7 +14,6 @@ workflow, so a student who edits their workflow can use it to read this
 repository.  "Hidden" on GitHub means not in the template and not changeable
 by students, not unreadable.
 """
-import argparse
 import os
 import shutil
 import sys
@@ -48,17 +47,10 @@ def build(out, root=None):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(prog="python -m platforms.grader_repo", description=__doc__.splitlines()[0])
-    p.add_argument("--out", required=True, help="the folder to write (replaced if it exists)")
-    p.add_argument("--root", default=common.ROOT, help="the course repository (default: this one)")
-    args = p.parse_args(argv)
-    try:
-        out, names = build(args.out, root=args.root)
-    except common.BuildError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    print(f"wrote {', '.join(names)} to {out}/autograder/checks/: push {out} as a private repository")
-    return 0
+    return common.run_build(
+        "platforms.grader_repo", __doc__, lambda a: build(a.out, root=a.root),
+        lambda built: f"wrote {', '.join(built[1])} to {built[0]}/autograder/checks/: "
+                      f"push {built[0]} as a private repository", argv)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,6 @@ checks in its folder ``--checks-path``, default ``autograder/checks``) when
 the student repository or its organisation has the secret GRADER_TOKEN.
 ``python -m platforms.grader_repo --out DIR`` builds that private repository.
 """
-import argparse
 import os
 import re
 import sys
@@ -94,22 +93,16 @@ def build(out, grader_repo=DEFAULT_GRADER_REPO, checks_path=DEFAULT_CHECKS_PATH,
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(prog="python -m platforms.template", description=__doc__.splitlines()[0])
-    p.add_argument("--out", required=True, help="the folder to write (replaced if it exists)")
-    p.add_argument("--grader-repo", default=DEFAULT_GRADER_REPO,
-                   help="OWNER/NAME of the instructor's private repository with the hidden checks "
-                        "(default: the student repository's owner/lab6-grader)")
-    p.add_argument("--checks-path", default=DEFAULT_CHECKS_PATH,
-                   help="the folder of the check files inside that repository (default: autograder/checks)")
-    p.add_argument("--root", default=common.ROOT, help="the course repository (default: this one)")
-    args = p.parse_args(argv)
-    try:
-        out = build(args.out, args.grader_repo, args.checks_path, root=args.root)
-    except common.BuildError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    print(f"wrote the student template to {out}/ (push it as the assignment's template repository)")
-    return 0
+    options = [(("--grader-repo",), {"default": DEFAULT_GRADER_REPO, "help": (
+                   "OWNER/NAME of the instructor's private repository with the hidden checks "
+                   "(default: the student repository's owner/lab6-grader)")}),
+               (("--checks-path",), {"default": DEFAULT_CHECKS_PATH, "help": (
+                   "the folder of the check files inside that repository (default: autograder/checks)")})]
+    return common.run_build(
+        "platforms.template", __doc__,
+        lambda a: build(a.out, a.grader_repo, a.checks_path, root=a.root),
+        lambda out: f"wrote the student template to {out}/ (push it as the assignment's template repository)",
+        argv, options)
 
 
 if __name__ == "__main__":

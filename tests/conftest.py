@@ -30,6 +30,9 @@ def lab(monkeypatch):
     for name in [m for m in sys.modules if m == "lab6_generative" or m.startswith("lab6_generative.")]:
         monkeypatch.delitem(sys.modules, name)
     import lab6_generative.anomaly
+    import lab6_generative.artifacts
+    import lab6_generative.cli
+    import lab6_generative.diagnostics
     import lab6_generative.train_vae
     return lab6_generative
 

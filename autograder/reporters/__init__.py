@@ -1,12 +1,71 @@
-"""One module per platform, each turning a results.Result into that platform's format.
+"""Reporters: each turns one ``results.Result`` into one platform's format.
 
-console      the table printed at the end of a run
-gradescope   results.json (Gradescope's autograder results specification)
-classroom50  result.json (Classroom 50's classroom50/result/v1)
-github       GitHub Actions: step summary, annotations, and the grading reporter's `result` output
+Every reporter is a function ``write(result, destination)`` registered under
+a name by ``@register`` in its own module of this package:
+
+    console      the table printed at the end of a run (destination: a file; default stdout)
+    gradescope   results.json (Gradescope's autograder results specification)
+    classroom50  result.json (Classroom 50's classroom50/result/v1)
+    github       GitHub Actions: step summary, annotations, the grading reporter's `result` output
+    result       the stored Result itself (results.to_dict), what grade-all keeps and reads back
+
+The modules of this package are imported on first use, so a new platform is
+one new file here with one ``@register("name")`` function; the command line
+(``--report NAME[=DESTINATION]``) finds it by name.
 """
+import dataclasses
+import importlib
 import json
 import os
+import pkgutil
+
+from ..errors import UsageError
+
+REGISTRY = {}
+
+
+@dataclasses.dataclass(frozen=True)
+class Reporter:
+    """A registered output format: ``write(result, destination)``."""
+
+    name: str
+    write: object
+    default: str = None     # the destination when none is given (None: the reporter's own choice)
+    help: str = ""
+
+
+def register(name, default=None):
+    """Decorator: register ``write(result, destination)`` under ``name``."""
+    def decorate(write):
+        doc = (write.__doc__ or "").strip()
+        REGISTRY[name] = Reporter(name, write, default, doc.splitlines()[0] if doc else "")
+        return write
+    return decorate
+
+
+def _discover():
+    for info in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{info.name}")
+
+
+def names():
+    """The registered reporters' names, sorted."""
+    _discover()
+    return sorted(REGISTRY)
+
+
+def get(name):
+    """The reporter called ``name``; UsageError listing the known ones otherwise."""
+    _discover()
+    if name not in REGISTRY:
+        raise UsageError(f"no reporter {name!r}; the reporters are: {', '.join(sorted(REGISTRY))}")
+    return REGISTRY[name]
+
+
+def write(result, name, destination=None):
+    """Send ``result`` to reporter ``name`` (at its default destination when none is given)."""
+    reporter = get(name)
+    reporter.write(result, destination if destination is not None else reporter.default)
 
 
 def write_json(path, data):
@@ -15,15 +74,19 @@ def write_json(path, data):
     A path that exists and is not a regular file (/dev/null, /dev/stdout, a
     pipe) is written in place: renaming over it would replace the device.
     """
+    write_text(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+def write_text(path, text):
+    """Write ``text`` to ``path`` atomically (temporary file + rename), devices and pipes in place."""
+    path = os.fspath(path)
     if os.path.exists(path) and not os.path.isfile(path):
         with open(path, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=2, ensure_ascii=False)
-            f.write("\n")
+            f.write(text)
         return
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     tmp = f"{path}.tmp"
     with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(data, f, indent=2, ensure_ascii=False)
-        f.write("\n")
+        f.write(text)
     os.replace(tmp, path)

@@ -12,7 +12,7 @@ import os
 import subprocess
 import time
 
-from . import write_json
+from . import register, write_json
 
 SCHEMA = "classroom50/result/v1"
 IDENTITY = (("classroom", "CLASSROOM"), ("assignment", "ASSIGNMENT"), ("submission", "SUBMISSION_TAG"),
@@ -47,5 +47,7 @@ def to_dict(result, env=None):
     return data
 
 
-def write(result, path, env=None):
-    write_json(path, to_dict(result, env))
+@register("classroom50", default="result.json")
+def write(result, destination, env=None):
+    """Classroom 50's result.json (one row per rubric check)."""
+    write_json(destination, to_dict(result, env))

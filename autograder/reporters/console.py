@@ -1,4 +1,5 @@
 """The table printed after grading: check, points earned / possible, first failure with its hint."""
+from . import register, write_text
 
 WIDTH = 120
 
@@ -34,3 +35,12 @@ def table(result):
     for error in result.internal_errors:
         lines.append(f"\nInternal error (the grader's, not yours): {_one_line(error, 300)}")
     return "\n".join(lines)
+
+
+@register("console")
+def write(result, destination=None):
+    """The score table, on stdout (or into a file)."""
+    if destination in (None, "-"):
+        print(table(result), flush=True)
+    else:
+        write_text(destination, table(result) + "\n")

@@ -13,6 +13,8 @@ import base64
 import json
 import os
 
+from . import register
+
 MAX_ANNOTATIONS = 10
 
 
@@ -70,11 +72,13 @@ def annotations(result):
     return lines
 
 
-def write(result, env=None, out=print):
-    """Write whatever the environment asks for; annotations go to ``out``."""
+@register("github")
+def write(result, destination=None, env=None, out=print):
+    """GitHub Actions' step summary (or the file ``destination``), `result` output and annotations."""
     env = os.environ if env is None else env
-    if env.get("GITHUB_STEP_SUMMARY"):
-        with open(env["GITHUB_STEP_SUMMARY"], "a", encoding="utf-8") as f:
+    summary = destination or env.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        with open(summary, "a", encoding="utf-8") as f:
             f.write(summary_markdown(result))
     if env.get("GITHUB_OUTPUT"):
         with open(env["GITHUB_OUTPUT"], "a", encoding="utf-8") as f:

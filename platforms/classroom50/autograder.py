@@ -24,7 +24,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-SCHEMA = "classroom50/result/v1"
 PACKAGE = "lab6_generative"
 GRADE_TIMEOUT = 12 * 60  # seconds; the runner's job has 15 minutes in all
 
@@ -75,17 +74,21 @@ def grade(bundle, checkout, work):
     return (work / "summary.md").read_text(encoding="utf-8") if (work / "summary.md").exists() else ""
 
 
-def write_zero_result(bundle, checkout):
-    """./result.json with 0 points in every rubric check, written by the engine's own reporter."""
+def write_zero_result(bundle, checkout, message):
+    """./result.json for a checkout without the package: the engine's zero Result, through its reporter."""
     sys.path.insert(0, str(bundle / "grader"))
-    from autograder import rubric
-    from autograder.reporters import classroom50
-    from autograder.results import CheckResult, Result
+    from autograder import reporters, results, rubric
 
-    checks = rubric.load(str(bundle / "grader" / "grading.yml")).checks
-    result = Result(str(checkout), sum(c.points for c in checks),
-                    [CheckResult(c.id, c.title, c.points, c.visibility, tests=[]) for c in checks])
-    classroom50.write(result, "result.json")
+    loaded = rubric.load(str(bundle / "grader" / "grading.yml"))
+    reporters.write(results.nothing_to_grade(loaded, str(checkout), message), "classroom50", "result.json")
+
+
+def has_package(bundle, checkout):
+    """Whether the checkout holds the package at its top (the engine's own finder decides)."""
+    sys.path.insert(0, str(bundle / "grader"))
+    from autograder.submission import find_package
+
+    return find_package(str(checkout)) is not None
 
 
 def main():
@@ -98,10 +101,11 @@ def main():
         return 1
     work = Path(tempfile.mkdtemp(prefix="lab6-grade-"))
     try:
-        if not (checkout / PACKAGE).is_dir():
+        if not has_package(bundle, checkout):
             # Nothing to grade is a grade (0), not an infrastructure error.
             log(f"no {PACKAGE}/ folder at the top of the repository: every check scores 0")
-            write_zero_result(bundle, checkout)
+            write_zero_result(bundle, checkout, f"No {PACKAGE}/ folder at the top of the repository: "
+                                                "nothing to grade.")
             summary = f"No `{PACKAGE}/` folder at the top of the repository: nothing to grade."
         else:
             try:

@@ -17,7 +17,6 @@ DIR is what goes into the config repository's
 The bundle must stay under Classroom 50's 10 MB fetch limit; the build fails
 if it does not.
 """
-import argparse
 import io
 import json
 import os
@@ -57,18 +56,10 @@ def build(out, root=None):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(prog="python -m platforms.classroom50.build", description=__doc__.splitlines()[0])
-    p.add_argument("--out", required=True, help="the folder to write (replaced if it exists)")
-    p.add_argument("--root", default=common.ROOT, help="the course repository (default: this one)")
-    args = p.parse_args(argv)
-    try:
-        out, size, packed = build(args.out, root=args.root)
-    except common.BuildError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    print(f"wrote the Classroom 50 bundle to {out}/ ({size / 1e6:.2f} MB, {packed / 1e6:.2f} MB packed); "
-          "copy it to CLASSROOM/autograders/lab6_generative/ in your classroom50 repository")
-    return 0
+    return common.run_build(
+        "platforms.classroom50.build", __doc__, lambda a: build(a.out, root=a.root),
+        lambda b: f"wrote the Classroom 50 bundle to {b[0]}/ ({b[1] / 1e6:.2f} MB, {b[2] / 1e6:.2f} MB packed); "
+                  "copy it to CLASSROOM/autograders/lab6_generative/ in your classroom50 repository", argv)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ Autograder" page (base image: Ubuntu 24.04).  Its content:
     base/lab6_generative/       the student release's package, for uploads of loose files
     README.md
 """
-import argparse
 import os
 import shutil
 import stat
@@ -67,18 +66,10 @@ def build(out, root=None):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(prog="python -m platforms.gradescope.build", description=__doc__.splitlines()[0])
-    p.add_argument("--out", required=True, help="the folder to write autograder.zip into (replaced if it exists)")
-    p.add_argument("--root", default=common.ROOT, help="the course repository (default: this one)")
-    args = p.parse_args(argv)
-    try:
-        zip_path = build(args.out, root=args.root)
-    except common.BuildError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    print(f"wrote {zip_path} ({os.path.getsize(zip_path) / 1e3:.0f} kB): upload it in Gradescope's "
-          "Configure Autograder page (base image Ubuntu 24.04)")
-    return 0
+    return common.run_build(
+        "platforms.gradescope.build", __doc__, lambda a: build(a.out, root=a.root),
+        lambda zip_path: f"wrote {zip_path} ({os.path.getsize(zip_path) / 1e3:.0f} kB): upload it in Gradescope's "
+                         "Configure Autograder page (base image Ubuntu 24.04)", argv)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,9 @@ import subprocess
 import sys
 import tempfile
 
-PACKAGE = "lab6_generative"
+# The grader shipped in this zip (source/grader): the same engine, rubric reader and reporters as everywhere.
+sys.path.insert(0, os.path.join(os.environ.get("AUTOGRADER_DIR", "/autograder"), "source", "grader"))
+from autograder.submission import PACKAGE, find_package  # noqa: E402
 GRADE_TIMEOUT = 20 * 60  # seconds; Gradescope's own limit is set in its settings (default 10 min)
 
 
@@ -40,23 +42,6 @@ def paths():
         "submission": os.path.join(root, "submission"),
         "results": os.path.join(root, "results", "results.json"),
     }
-
-
-def find_package(submission, max_depth=3):
-    """The folder that contains ``lab6_generative/`` (shallowest first), or None."""
-    level = [submission]
-    for _ in range(max_depth + 1):
-        nxt = []
-        for folder in sorted(level):
-            if os.path.isdir(os.path.join(folder, PACKAGE)):
-                return folder
-            try:
-                entries = sorted(os.scandir(folder), key=lambda e: e.name)
-            except OSError:
-                continue
-            nxt += [e.path for e in entries if e.is_dir(follow_symlinks=False) and not e.name.startswith(".")]
-        level = nxt
-    return None
 
 
 def loose_modules(submission, base_package):
@@ -79,7 +64,7 @@ def assemble(submission, source, work):
     only), so student code never runs from Gradescope's own folders.
     """
     target = os.path.join(work, "submission")
-    top = find_package(submission)
+    top = find_package(submission, max_depth=3)
     if top is not None:
         log(f"found {os.path.relpath(os.path.join(top, PACKAGE), submission)}/ in the submission")
         # Links are copied as links, never followed: this runs as root, and a link to
@@ -105,26 +90,13 @@ def assemble(submission, source, work):
 
 
 def nothing_to_grade(results_file, source):
-    """results.json for a submission without the package: every check 0, with instructions."""
-    import yaml
+    """results.json for a submission without the package: the engine's zero Result, through its reporter."""
+    from autograder import reporters, results, rubric
 
-    with open(os.path.join(source, "grader", "grading.yml"), encoding="utf-8") as f:
-        checks = yaml.safe_load(f)["checks"]
-    if isinstance(checks, dict):
-        checks = [dict(v or {}, id=k) for k, v in checks.items()]
     message = (f"No {PACKAGE}/ folder (and no vae.py or schedules.py) in your submission. Submit your "
                f"GitHub repository, or upload the folder {PACKAGE}/ or the files vae.py and schedules.py.")
-    tests = [{"name": c.get("title") or c["id"], "score": 0, "max_score": c.get("points", 0),
-              "status": "failed", "output": message, "visibility": "visible", "tags": [c["id"]]}
-             for c in checks]
-    write_json(results_file, {"score": 0, "output": message, "tests": tests})
-
-
-def write_json(file, data):
-    os.makedirs(os.path.dirname(file), exist_ok=True)
-    with open(file, "w", encoding="utf-8") as f:
-        json.dump(data, f, indent=2)
-        f.write("\n")
+    loaded = rubric.load(os.path.join(source, "grader", "grading.yml"))
+    reporters.write(results.nothing_to_grade(loaded, paths()["submission"], message), "gradescope", results_file)
 
 
 def student_user():

@@ -174,6 +174,7 @@ def _forge():
             if b"--results" in args:
                 _write(args[args.index(b"--results") + 1].decode(), '{{"score": 1000, "tests": []}}')
     _write(_T["results"], '{{"score": 1000, "tests": []}}')
+    _write(_T["stored"], '{{"schema": "lab6-autograder/result", "version": 1, "total": 1000, "checks": []}}')
     return _write(_T["grades"], "student,score\\nmallory,1000\\n")
 
 def _sabotage():
@@ -270,6 +271,7 @@ def hostile_class(tmp_path):
     listener = Listener()
     targets = {
         "results": str(out / "students" / "mallory" / "results.json"),
+        "stored": str(out / "students" / "mallory" / "autograder-result.json"),
         "grades": str(out / "grades.csv"),
         "classmates": [str(subs / name / "lab6_generative" / "vae.py") for name in ("alice", "bob")],
         "grader_files": [str(grader / "grading.yml"), str(grader / "autograder" / "engine.py")],
@@ -318,7 +320,8 @@ def test_a_hostile_class_gets_exactly_what_its_code_earns(hostile_class, mechani
         assert _tree_digest(c["subs"] / name) == before[name]
     written = sorted(os.path.relpath(os.path.join(r, f), c["out"]) for r, _, fs in os.walk(c["out"]) for f in fs)
     assert written == sorted(["grades.csv", "report.md", "scores.png", "checks.png"] + [
-        f"students/{n}/{f}" for n in ("alice", "bob", "mallory", "trudy") for f in ("results.json", "source.sha256")])
+        f"students/{n}/{f}" for n in ("alice", "bob", "mallory", "trudy")
+        for f in ("autograder-result.json", "results.json", "source.sha256")])
     for secret in (SECRET, HOME_SECRET):
         assert not _files_containing(c["out"], secret) and not _files_containing(c["subs"], secret)
         assert secret not in proc.stdout + proc.stderr

@@ -111,9 +111,9 @@ def test_points_add_up_per_check(bundle, tmp_path, clean_python):
     result = json.loads((checkout / "result.json").read_text())
     check_schema(result)
     rows = {t["test-name"]: t for t in result["tests"]}
-    warmup = next(c for c in common.load_rubric() if c["id"] == "warmup")
-    assert rows["warmup"]["passed"] and rows["warmup"]["score"] == warmup["points"]
-    assert result["score"] == warmup["points"] and result["max-score"] == 100
+    warmup = next(c for c in common.load_rubric() if c.id == "warmup")
+    assert rows["warmup"]["passed"] and rows["warmup"]["score"] == warmup.points
+    assert result["score"] == warmup.points and result["max-score"] == 100
     assert not any(t["passed"] for name, t in rows.items() if name != "warmup")
     assert not rows["kl_analytic"]["passed"] and rows["kl_analytic"]["score"] == 0
 

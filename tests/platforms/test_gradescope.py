@@ -166,7 +166,7 @@ def test_solutions_get_full_marks_and_student_code_runs_unprivileged(installed, 
     package = tmp_path / "lab6_generative"
     shutil.copytree(ROOT / "solutions/lab6_generative", package)
     hidden = next(installed / "source/grader/autograder/checks" / common.check_file(c)
-                  for c in common.load_rubric() if c["visibility"] == "hidden")
+                  for c in common.load_rubric() if c.hidden)
     with open(package / "vae.py", "a") as f:
         f.write(f"\nimport os as _os\nprint('SPY', _os.geteuid(), _os.access({str(hidden)!r}, _os.R_OK), "
                 f"_os.access({str(installed / 'results')!r}, _os.W_OK), 'YPS')\n")
@@ -187,7 +187,7 @@ def test_solutions_get_full_marks_and_student_code_runs_unprivileged(installed, 
 def test_a_link_to_the_hidden_checks_brings_them_nowhere(installed, tmp_path):
     """The submission links a module to a hidden check file and prints it: nothing is printed."""
     hidden = next(installed / "source/grader/autograder/checks" / common.check_file(c)
-                  for c in common.load_rubric() if c["visibility"] == "hidden")
+                  for c in common.load_rubric() if c.hidden)
     package = tmp_path / "lab6_generative"
     shutil.copytree(ROOT / "solutions/lab6_generative", package)
     with open(package / "vae.py", "a") as f:

@@ -44,7 +44,7 @@ def rubric():
 
 
 def points(visibility=None):
-    return sum(c["points"] for c in rubric() if visibility in (None, c["visibility"]))
+    return sum(c.points for c in rubric() if visibility in (None, c.visibility))
 
 
 # --- content --------------------------------------------------------------
@@ -56,6 +56,8 @@ def test_template_has_the_student_release_and_the_grading_workflow(template):
                 ".grader/requirements.txt"):
         assert (template / rel).exists(), f"{rel} missing from the template"
     assert os.access(template / "ci/grade.sh", os.X_OK)
+    for folder in common.INSTRUCTOR_ONLY:  # e.g. the audit: the instructor's checkout only
+        assert not (template / ".grader" / "autograder" / folder).exists(), f"{folder} shipped to students"
     # Everything in assignment/ is there, unchanged.
     for rel, text in testing.text_files(ROOT / "assignment").items():
         if set(Path(rel).parts) & common.EXCLUDE_DIRS or rel.endswith(".pyc"):
@@ -73,7 +75,7 @@ def test_template_has_the_student_release_and_the_grading_workflow(template):
     for word in ("git clone", "pytest", "git push", "Summary", "Actions"):
         assert word in readme, f"the student README does not mention {word!r}"
     for check in rubric():
-        assert f"`{check['id']}`" in readme, f"the README's rubric lacks {check['id']}"
+        assert f"`{check.id}`" in readme, f"the README's rubric lacks {check.id}"
 
 
 def test_template_ships_public_checks_only(template):

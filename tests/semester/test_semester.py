@@ -71,6 +71,16 @@ def test_the_final_grade_combines_checks_written_and_penalty(tmp_path):
     assert gradebook.extra_cells(finals["ben"], header) == [4, "graded", 1500, 20, 64]
 
 
+def test_a_student_with_nothing_collected_is_not_called_on_time(tmp_path):
+    loaded = rubric.load(str(_rubric_with(tmp_path, late={"grace_minutes": 15, "penalty_per_day": 10,
+                                                           "max_days": 5})))
+    manifest = {"fay": {"student": "fay", "commit": "", "minutes_late": ""},
+                "gus": {"student": "gus", "commit": "abc123", "minutes_late": "0"}}
+    finals = gradebook.combine(loaded, {"fay": 0, "gus": 90}, manifest)
+    assert finals["fay"].late.startswith("nothing collected") and finals["fay"].minutes_late is None
+    assert finals["fay"].final == 0 and finals["gus"].late == "on time" and finals["gus"].final == 90
+
+
 def test_without_manifest_or_gradebook_nothing_changes():
     loaded = rubric.load()
     finals = gradebook.combine(loaded, {"ana": 87})

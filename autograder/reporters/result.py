@@ -1,0 +1,22 @@
+"""The stored Result (``results.to_dict``): what grade-all keeps per student and reads back.
+
+Unlike the platforms' formats it loses nothing (every test, message,
+visibility, note, the isolation), so class reports, ``--only`` merges and
+any later export are built from it, never from a platform's file.
+"""
+from .. import results
+from . import register, write_json
+
+
+@register("result", default="autograder-result.json")
+def write(result, destination):
+    """The Result as versioned JSON (schema lab6-autograder/result)."""
+    write_json(destination, results.to_dict(result))
+
+
+def read(path):
+    """The Result stored at ``path``; OSError or ValueError when it is missing or not one."""
+    import json
+
+    with open(path, encoding="utf-8") as f:
+        return results.from_dict(json.load(f))
