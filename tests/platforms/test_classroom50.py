@@ -5,7 +5,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,16 +13,12 @@ from platforms import common
 from support import platform_tools as testing
 
 ROOT = Path(common.ROOT)
-HOME = Path(common.HERE).parent
 LIMIT = 10 * 1000 * 1000
 
 
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory):
-    out = tmp_path_factory.mktemp("c50") / "lab6_generative"
-    proc = subprocess.run([sys.executable, "-m", "platforms.classroom50.build", "--out", str(out)], cwd=HOME,
-                          env=testing.offline_env(), capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    out = testing.build_platform("platforms.classroom50.build", tmp_path_factory.mktemp("c50") / "lab6_generative")
     return out
 
 

@@ -24,10 +24,7 @@ HOME = Path(common.HERE).parent   # where the platforms package lives (the same 
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory):
-    out = tmp_path_factory.mktemp("template") / "lab6-template"
-    proc = subprocess.run([sys.executable, "-m", "platforms.template", "--out", str(out)], cwd=HOME,
-                          env=testing.offline_env(), capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    out = testing.build_platform("platforms.template", tmp_path_factory.mktemp("template") / "lab6-template")
     return out
 
 

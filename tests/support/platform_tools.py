@@ -248,3 +248,11 @@ def copy_solutions_into(repo, root=None):
 
 def command_words(script):
     return shlex.split(script)
+
+
+def build_platform(module, out, *args):
+    """Run a platform builder (``python -m module --out OUT ...``) as an instructor would; return ``out``."""
+    proc = subprocess.run([sys.executable, "-m", module, "--out", str(out), *map(str, args)], cwd=common.ROOT,
+                          env=offline_env(), capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return out
