@@ -62,7 +62,7 @@ def write(out_dir, students, rubric, statuses, manifest=None, written_scores=Non
     for name in students:
         points, failures, isolation = student_points(
             os.path.join(out_dir, "students", name, "autograder-result.json"), rubric)
-        if statuses.get(name) == "no package":
+        if statuses.get(name) in ("no package", "not collected"):
             failures = []  # not a mistake in the lab: listed apart at the end of the report
         if points is None or statuses.get(name) == "grader failed":
             rows.append([name, ""] + [""] * len(rubric.checks) + [""])
@@ -109,7 +109,8 @@ def write(out_dir, students, rubric, statuses, manifest=None, written_scores=Non
                              messages[check.id].most_common(TOP_MESSAGES)) or "-"
         lines.append(f"| {check.id} | {check.points} | {rate} | {common} |")
     lines += _semester_lines(rubric, finals, manifest, written_scores)
-    not_graded = [name for name in students if statuses.get(name) in ("no package", "grader failed")]
+    not_graded = [name for name in students
+                  if statuses.get(name) in ("no package", "not collected", "grader failed")]
     if not_graded:
         lines += ["", "Not graded or no package found: " + ", ".join(
             f"{name} ({statuses[name]})" for name in not_graded) + "."]

@@ -170,6 +170,15 @@ def grade_student(name, folder, run, grader):
     return name, status, time.perf_counter() - start
 
 
+def not_collected(name, row, run):
+    """The zero Result for a student whom collect could not collect; returns (name, status, seconds)."""
+    student_dir = os.path.join(run.out, "students", name)
+    os.makedirs(student_dir, exist_ok=True)
+    why = (row.get("problems") or "").strip() or "no repository collected"
+    _publish(student_dir, results.nothing_to_grade(run.rubric, name, f"{name}: nothing was collected ({why})."))
+    return name, "not collected", 0.0
+
+
 def _publish(student_dir, result):
     """Store ``result`` and write its readable report, as the grading process does."""
     reporters.write(result, "result", os.path.join(student_dir, RESULT_FILE))
@@ -203,10 +212,13 @@ def run_grade_all(args):
     grader = run.grader_fingerprint()
     students = sorted(d for d in os.listdir(run.submissions)
                       if os.path.isdir(os.path.join(run.submissions, d)) and not d.startswith("."))
-    if not students:
-        raise UsageError(f"{run.submissions} has no student folders")
     rubric = run.rubric
     manifest = gradebook.read_manifest(run.submissions)
+    if not students and not manifest:
+        raise UsageError(f"{run.submissions} has no student folders")
+    # A student on collect's manifest whose repository could not be collected still gets a row: 0, and why.
+    missing = sorted(set(manifest or ()) - set(students))
+    students = sorted(students + missing)
     book = gradebook.gradebook_path(rubric, run.gradebook)
     written_scores = written.read(book, rubric.written, students) if (rubric.written and book) else None
     os.makedirs(run.out, exist_ok=True)
@@ -216,6 +228,7 @@ def run_grade_all(args):
     statuses = {}
     with concurrent.futures.ThreadPoolExecutor(max_workers=run.jobs) as pool:
         futures = [pool.submit(grade_student, name, os.path.join(run.submissions, name), run, grader)
+                   if name not in missing else pool.submit(not_collected, name, manifest[name], run)
                    for name in students]
         for done, future in enumerate(concurrent.futures.as_completed(futures), 1):
             name, status, seconds = future.result()

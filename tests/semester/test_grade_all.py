@@ -103,3 +103,23 @@ def test_usage_errors(args, message):
     proc = grade_all(*args)
     assert proc.returncode == 2 and message in proc.stderr, proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_a_student_collect_could_not_collect_still_gets_a_row(tmp_path):
+    """On collect's manifest but with no folder: a zero Result saying why, a row in grades.csv, named in the report."""
+    subs = tmp_path / "collected"
+    (subs / "erin" / "notes").mkdir(parents=True)  # collected, but without the package
+    (subs / "manifest.csv").write_text(
+        "student,repo,commit,pushed_at,minutes_late,problems\n"
+        "erin,erin.git,abc,2026-12-01T10:00:00+00:00,0,\n"
+        "finn,finn.git,,,,cannot read the repository (missing, private, or no access?)\n")
+    proc = grade_all(subs, "--out", tmp_path / "out")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "finn: not collected" in proc.stdout and "erin: no package" in proc.stdout
+    with open(tmp_path / "out" / "grades.csv", newline="") as f:
+        rows = {row["student"]: row for row in csv.DictReader(f)}
+    assert rows["finn"]["score"] == "0" and rows["finn"]["final"] == "0" and rows["finn"]["minutes_late"] == ""
+    stored = json.loads((tmp_path / "out" / "students" / "finn" / "autograder-result.json").read_text())
+    assert "nothing was collected (cannot read the repository" in stored["notes"][0]
+    report = (tmp_path / "out" / "report.md").read_text()
+    assert "finn (not collected)" in report and "finn (nothing collected" in report
