@@ -3,11 +3,12 @@ VENV   ?= .venv
 PYTHON := $(VENV)/bin/python
 SUBMISSION ?= assignment
 
-.PHONY: help setup test train grade collect grade-all export release template grader-repo classroom50 gradescope lint-workflows bench clean
+.PHONY: help setup test audit train grade collect grade-all export release template grader-repo classroom50 gradescope lint-workflows bench clean
 .DEFAULT_GOAL := help
 
 help:
 	@echo "make test                     this repository's tests"
+	@echo "make audit [OUT=dir] [JOBS=2]  mutation-test the checks + the catalogues (report: outputs/audit/)"
 	@echo "make grade [SUBMISSION=dir]   grade a submission (default: assignment)"
 	@echo "make train                    train the reference solution (needs Fashion-MNIST in solutions/.data)"
 	@echo "make release                  regenerate assignment/ from solutions/ with nbgrader"
@@ -32,6 +33,9 @@ $(VENV)/.installed: pyproject.toml
 
 test: setup
 	$(PYTHON) -m pytest -q
+
+audit: setup
+	$(PYTHON) -m autograder audit --out $(or $(OUT),outputs/audit) --jobs $(or $(JOBS),2)
 
 train: setup
 	cd solutions && ../$(PYTHON) -m lab6_generative.train_vae

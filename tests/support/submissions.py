@@ -2,54 +2,38 @@
 
 A submission is a copy of the student release's package (assignment/lab6_generative)
 with each ``# YOUR CODE HERE`` stub replaced by a function body: the reference
-body from correct.yml unless another body is given.
+body from correct.yml unless another body is given.  The building itself is
+``autograder.audit.submissions`` (the audit grades the same catalogues), so
+there is one implementation; this module keeps the tests' names for it.
 """
-import shutil
 from pathlib import Path
 
 import yaml
 
+from autograder.audit import submissions as _built
 from support import ROOT
 
 SUBMISSIONS = ROOT / "tests" / "submissions"
-STUB = "    # YOUR CODE HERE\n    raise NotImplementedError()\n"
-MODULE_OF = {"reparameterize": "vae", "kl_divergence": "vae", "kl_warmup": "schedules"}
+STUB = _built.STUB
+MODULE_OF = _built.stubbed(str(ROOT / "assignment"))
+fill = _built.fill
 
 
 def load(name):
     """The parsed tests/submissions/<name>.yml."""
-    with open(SUBMISSIONS / f"{name}.yml", encoding="utf-8") as f:
-        return yaml.safe_load(f)
-
-
-def fill(source, function, body):
-    """``source`` with the stub of ``function`` replaced by ``body`` (indented into the function)."""
-    start = source.index(f"def {function}(")
-    stub = source.index(STUB, start)
-    indented = "".join(f"    {line}\n" if line.strip() else "\n" for line in body.rstrip().splitlines())
-    return source[:stub] + indented + source[stub + len(STUB):]
+    return _built.load(name, str(SUBMISSIONS))
 
 
 def build_submission(folder, bodies=None, module_code=None, stubs=False):
-    """Write a submission into ``folder`` and return it.
+    """Write a submission into ``folder`` and return it (a Path).
 
     bodies: function name -> body replacing the correct one.
     module_code: module name (vae, schedules, ...) -> code appended to that module.
     stubs: leave the stubs of functions without a body (the student release as is).
     """
-    folder = Path(folder)
-    package = folder / "lab6_generative"
-    shutil.copytree(ROOT / "assignment" / "lab6_generative", package,
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    code = {} if stubs else dict(load("correct"))
-    code.update(bodies or {})
-    for function, body in code.items():
-        path = package / f"{MODULE_OF[function]}.py"
-        path.write_text(fill(path.read_text(encoding="utf-8"), function, body), encoding="utf-8")
-    for module, extra in (module_code or {}).items():
-        path = package / f"{module}.py"
-        path.write_text(path.read_text(encoding="utf-8") + "\n\n" + extra, encoding="utf-8")
-    return folder
+    _built.build(str(folder), bodies=bodies, module_code=module_code, stubs=stubs,
+                 release=str(ROOT / "assignment"), catalogues=str(SUBMISSIONS))
+    return Path(folder)
 
 
 def rubric_copy(folder, limits=None, timeouts=None, extra_checks=()):
