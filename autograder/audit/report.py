@@ -63,6 +63,7 @@ def _cell_text(text, limit=160):
 def markdown(audit):
     """The report for people."""
     s, m = audit["score"], audit["mutants"]
+    ungraded = sum(1 for r in audit["mutant_results"] if not r["graded"])
     lines = ["# Audit of the checks: mutation testing", ""]
     verdict = "PASSED" if s["passed"] else "FAILED"
     lines += [
@@ -70,11 +71,14 @@ def markdown(audit):
         f"mutants), threshold {s['fail_under']:g}%: **{verdict}**.", "",
         f"- Mutants: {m['generated']} generated from the functions with a solution region "
         f"({', '.join(m['functions'])}) of `{audit['reference']}`"
-        + (f", {m['graded']} graded (deterministic sample of {m['sample']})" if m["sample"] else ", all graded")
-        + "; " + ", ".join(f"{v} {k}" for k, v in m["by_status"].items() if v) + ".",
+        + (f", a deterministic sample of {m['graded']}" if m["sample"] else "")
+        + "; " + ", ".join(f"{v} {k}" for k, v in m["by_status"].items() if v)
+        + (f" ({ungraded} equivalent not graded: `--grade-equivalents`)" if ungraded else "") + ".",
         "- Dropped before grading: " + ", ".join(f"{v} {k}" for k, v in m["dropped"].items()) + ".",
         f"- Each mutant is a submission: the release `{audit['release']}` with the reference for every other "
-        f"function and this one mutated, graded by the engine (isolation: {audit['isolation'] or 'n/a'}).",
+        f"function and this one mutated, graded by the engine (isolation: {audit['isolation'] or 'n/a'}); "
+        "a mutant graded with one check may share it with a mutant of a function that check never calls "
+        "(see Per check).",
     ]
     t = audit.get("timing")
     if t:
