@@ -145,15 +145,22 @@ def _limits(raw, path):
     return Limits(**raw)
 
 
-def load(path=DEFAULT_PATH):
-    """Read and validate a rubric file."""
+def read_yaml(path, what, error=None):
+    """The parsed YAML file ``path`` (``what`` names it in messages); ``error`` (default RubricError)
+    with one sentence when it cannot be read or parsed."""
+    error = error or RubricError
     try:
         with open(path, encoding="utf-8") as f:
-            raw = yaml.safe_load(f)
+            return yaml.safe_load(f)
     except OSError as err:
-        raise RubricError(f"cannot read the rubric {path}: {err.strerror}") from None
+        raise error(f"cannot read {what} {path}: {err.strerror}") from None
     except yaml.YAMLError as err:
-        raise RubricError(f"{path} is not valid YAML: {str(err).splitlines()[0]}") from None
+        raise error(f"{path} is not valid YAML: {str(err).splitlines()[0]}") from None
+
+
+def load(path=DEFAULT_PATH):
+    """Read and validate a rubric file."""
+    raw = read_yaml(path, "the rubric")
     if not isinstance(raw, dict):
         raise RubricError(f"{path} must be a mapping with keys total, limits, checks")
     _unknown(raw, _TOP_KEYS, path)

@@ -17,9 +17,8 @@ reference changed under it, and it should be reviewed or removed.
 """
 import os
 
-import yaml
-
 from ..errors import UsageError
+from ..rubric import read_yaml
 
 PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "equivalent.yml")
 KEYS = ("function", "before", "after", "reason")
@@ -31,14 +30,7 @@ def _norm(text):
 
 def load(path=PATH):
     """The entries of the equivalence file, validated; UsageError (one sentence) when malformed."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = yaml.safe_load(f)
-    except OSError as err:
-        raise UsageError(f"cannot read the equivalence file {path}: {err.strerror}") from None
-    except yaml.YAMLError as err:
-        raise UsageError(f"{path} is not valid YAML: {str(err).splitlines()[0]}") from None
-    data = data or []
+    data = read_yaml(path, "the equivalence file", UsageError) or []
     if not isinstance(data, list):
         raise UsageError(f"{path} must be a list of entries with keys {', '.join(KEYS)}")
     for i, entry in enumerate(data):
