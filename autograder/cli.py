@@ -31,7 +31,8 @@ from .errors import UsageError
 
 # Modules with register(subparsers).  Instructor-only ones (audit) are left out of the
 # graders shipped to platforms (platforms/common.py), so their absence is not an error.
-SUBCOMMANDS = ("autograder.cli", "autograder.grade_all", "autograder.exports.cli", "autograder.collect")
+SUBCOMMANDS = ("autograder.cli", "autograder.grade_all", "autograder.exports.cli", "autograder.collect",
+               "autograder.written_prepare")
 INSTRUCTOR_SUBCOMMANDS = ("autograder.audit.cli",)
 
 
@@ -118,11 +119,27 @@ def run_grade(args):
     for name, _ in wanted:
         reporters.get(name)  # an unknown reporter is a usage error before any grading
     rubric = rubric_mod.load(args.rubric) if args.rubric else rubric_mod.load()
+    limit_own_memory(rubric.limits.grader_memory_mb)
     result = grade(args.submission, rubric, checks_dirs=args.checks_dir,
                    public_only=args.public_only, only=args.only, isolation=args.sandbox)
     for name, destination in wanted:
         reporters.write(result, name, destination)
+    for problem in result.internal_errors:
+        print(f"internal error of the grader: {problem}", file=sys.stderr)
     return 3 if result.internal_errors else 0
+
+
+def limit_own_memory(megabytes):
+    """Bound this grading process's address space (``limits.grader_memory_mb``): whatever a reply
+    makes it compute, it fails with MemoryError instead of taking the machine down."""
+    import resource
+
+    wanted = int(megabytes * 2**20)
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        wanted = min(wanted, hard)
+    if soft == resource.RLIM_INFINITY or soft > wanted:
+        resource.setrlimit(resource.RLIMIT_AS, (wanted, hard))
 
 
 def build_parser():

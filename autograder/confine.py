@@ -25,8 +25,10 @@ every mechanism
 The seccomp filter (libseccomp, through ``pyseccomp``) refuses to create
 processes (threads are fine), so nothing the submission starts can outlive
 the worker, escape ``killpg``, or multiply its memory limit; and it refuses
-the other system calls a grading job never needs and an attack does: sockets other than Unix
-ones, ``ptrace`` and reading other processes' memory, ``setsid``/``setpgid``,
+the other system calls a grading job never needs and an attack does: sockets of
+every family (Unix ones included: Landlock cannot stop a connect() to a host
+socket by its path), memory outside the address-space limit (``memfd_create``,
+System V shared memory, message queues), ``ptrace`` and reading other processes' memory, ``setsid``/``setpgid``,
 namespaces, mounts, kernel modules, keyrings, BPF, ``io_uring`` (which
 bypasses seccomp), ``userfaultfd``, file handles.
 
@@ -118,6 +120,7 @@ def limit_resources(settings):
                                                  else min(soft + 5, hard)))
     if settings.get("max_processes"):
         set_limit(resource.RLIMIT_NPROC, settings["max_processes"])
+    set_limit(resource.RLIMIT_NOFILE, settings.get("max_files", 256))  # pipes hold kernel memory too
 
 
 def _landlock_files(settings):
@@ -207,8 +210,11 @@ DENIED_CALLS = (
     "io_uring_setup", "io_uring_enter", "io_uring_register", "settimeofday", "clock_settime",
     "clock_adjtime", "sethostname", "setdomainname", "iopl", "ioperm", "vhangup", "lookup_dcookie",
     "fanotify_init",
+    # Memory outside the worker's address-space limit: anonymous files and System V / POSIX IPC.
+    "memfd_create", "memfd_secret", "shmget", "shmat", "msgget", "semget", "mq_open",
+    # No sockets of any family: not even a Unix socket to a host service by its path.
+    "socket", "socketpair",
 )
-AF_UNIX = 1
 CLONE_THREAD = 0x00010000
 
 
@@ -227,7 +233,6 @@ def install_seccomp(own_pid):
             flt.add_rule(deny, name)
         except (OSError, ValueError, RuntimeError):  # a call this kernel/libseccomp does not know
             pass
-    flt.add_rule(sc.ERRNO(errno.EACCES), "socket", sc.Arg(0, sc.NE, AF_UNIX))
     flt.add_rule(deny, "fork")
     flt.add_rule(deny, "vfork")
     flt.add_rule(deny, "clone", sc.Arg(0, sc.MASKED_EQ, CLONE_THREAD, 0))
@@ -261,3 +266,54 @@ def confine(settings):
         raise
     except Exception as err:
         raise ConfineError(f"{type(err).__name__}: {err}") from None
+
+
+def escapes(settings):
+    """What a confined worker can still do that it must not: one sentence each (the self-test).
+
+    Run by ``worker_main`` in self-test mode, inside the real box, right after
+    ``confine``, with no submission imported: the grader believes this
+    report because no student code has run in this process.
+    """
+    found = []
+
+    def attempt(what, action):
+        try:
+            action()
+        except OSError:
+            return
+        found.append(what)
+
+    def read_host_file():
+        with open(settings["forbidden"], "rb") as f:
+            f.read(1)
+
+    def make_socket(family, kind):
+        import socket
+
+        socket.socket(family, kind).close()
+
+    def write_file(path):
+        with open(path, "wb") as f:
+            f.write(b"x")
+
+    def new_process():
+        pid = os.fork()
+        if pid == 0:
+            os._exit(0)
+        os.waitpid(pid, 0)
+
+    import socket
+
+    if settings.get("forbidden"):
+        attempt("it could read a file of the host outside its box", read_host_file)
+    attempt("it could create a TCP socket", lambda: make_socket(socket.AF_INET, socket.SOCK_STREAM))
+    attempt("it could create a Unix socket", lambda: make_socket(socket.AF_UNIX, socket.SOCK_STREAM))
+    attempt("it could start a process", new_process)
+    if hasattr(os, "memfd_create"):
+        attempt("it could create an anonymous memory file (memfd_create)",
+                lambda: os.close(os.memfd_create("selftest")))
+    attempt("it could write into /dev/shm", lambda: write_file(f"/dev/shm/autograder-selftest-{os.getpid()}"))
+    if settings["mechanism"] == "bwrap":
+        attempt("it could write into its root folder", lambda: write_file("/autograder-selftest"))
+    return found

@@ -15,7 +15,7 @@ import time
 import pytest
 
 from . import errors, rubric as rubric_mod, sandbox
-from .results import CheckResult, Result, TestResult, clip, split_points
+from .results import CheckResult, Result, TestResult, clip, nothing_to_grade, split_points
 from .session import Session
 from .submission import require_package
 
@@ -143,6 +143,11 @@ def grade(submission, rubric=None, *, checks_dirs=(), public_only=False, only=No
     mechanism = sandbox.choose(isolation)
     sandbox.harden_grader()
     files = rubric_mod.locate(rubric, checks_dirs)
+    try:  # once per process: a worker started exactly as below, confined, every escape refused
+        sandbox.verify(mechanism, rubric.limits)
+    except sandbox.SandboxBroken as err:
+        return not_graded(rubric, submission, f"the grader could not start its sandbox: {err}", mechanism,
+                          time.monotonic() - started)
     selected = [rubric.check(only)] if only else list(rubric.checks)
     skipped, to_run = {}, {}
     for check in selected:
@@ -179,6 +184,22 @@ def grade(submission, rubric=None, *, checks_dirs=(), public_only=False, only=No
     return Result(submission=submission, total=rubric.total, checks=checks, output=output,
                   notes=notes, internal_errors=internal, seconds=time.monotonic() - started,
                   isolation=mechanism)
+
+
+def not_graded(rubric, submission, problem, mechanism, seconds=0.0):
+    """The Result when the grader itself cannot grade: an internal error, never the student's zero.
+
+    Every check fails saying so (the score is not a grade), ``internal_errors``
+    holds ``problem`` (so ``grade`` exits 3 and ``grade-all`` regrades it next
+    time), and the note tells the instructor what to fix.
+    """
+    message = ("not graded: the grader failed on its side, not yours (your instructor has been told): "
+               + problem)
+    result = nothing_to_grade(rubric, submission, message)
+    result.internal_errors = [problem]
+    result.notes = [f"Not graded because of an internal error of the grader: {problem}"]
+    result.isolation, result.seconds = mechanism, seconds
+    return result
 
 
 def _check_result(check, collector, skip_reason):

@@ -157,12 +157,14 @@ def p_samples(seed, shape, use_set_seed=False, dtype="float32"):
 
 
 @probe("train")
-def p_train(x, epochs, batch_size, lr, seed, z_dim, warmup_epochs, n_samples):
+def p_train(x, epochs, batch_size, lr, seed, z_dim, warmup_epochs, prior_z):
     """A short training run of the student's VAE with the grader's own loop and data.
 
     Mirrors the lab's ``train``: Adam, a seeded shuffle each epoch, the last
     incomplete batch dropped, beta from the reference linear warm-up.  Returns
-    the mean loss of each epoch and decoded prior samples.
+    the mean loss of each epoch, the trained weights (which the grader
+    evaluates with its own reference model: the losses reported here are
+    never taken on trust) and ``decode(prior_z)`` for the grader's ``prior_z``.
     """
     torch.manual_seed(seed)
     model = student_call(function("vae", "VAE"), z=z_dim)
@@ -188,5 +190,7 @@ def p_train(x, epochs, batch_size, lr, seed, z_dim, warmup_epochs, n_samples):
         losses.append(total / steps)
     model.eval()
     with torch.no_grad():
-        samples = student_call(model.decode, torch.randn(n_samples, z_dim))
-    return {"losses": torch.tensor(losses, dtype=torch.float64), "samples": describe(samples)}
+        samples = student_call(model.decode, prior_z)
+    weights = {str(name): value.detach() for name, value in model.state_dict().items()}
+    return {"losses": torch.tensor(losses, dtype=torch.float64), "samples": describe(samples),
+            "weights": weights}

@@ -47,6 +47,12 @@ class Limits:
     file_mb: int = 64
     scratch_mb: int = 256
     scratch_files: int = 10000
+    grader_memory_mb: int = 12288  # the trusted grading process's own address-space limit
+    reply_mb: int = 256            # the largest reply the grader accepts from a worker
+    submission_mb: int = 64        # total size of a submission's regular files (copied, hashed)
+    submission_files: int = 2000   # how many files and folders a submission may hold
+    submission_depth: int = 12     # how deep its folders may nest
+    repository_mb: int = 256       # collect: the largest checkout of one student's repository
 
 
 class RubricError(UsageError):

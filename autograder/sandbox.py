@@ -35,6 +35,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 from .errors import UsageError
 
@@ -235,10 +236,31 @@ def _bwrap_namespace_args():
             "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID), "--hostname", "sandbox"]
 
 
+def _linked_runtime_paths():
+    """(real, as_named) for the interpreter's folders whose path runs through a link.
+
+    The worker is started as ``sys.executable`` exactly as the grader was (a
+    venv's interpreter finds its packages from the path it was started by), so
+    when that path goes through a link (``.venv`` pointing at a venv elsewhere)
+    the box must show the same path, not only the resolved one.
+    """
+    bound, pairs = runtime_paths(), []
+    for path in (sys.prefix, sys.exec_prefix, os.path.dirname(sys.executable)):
+        path = os.path.abspath(path)
+        real = os.path.realpath(path)
+        inside = any(path == p or path.startswith(p + os.sep) for p in bound)
+        if real != path and not inside and (real, path) not in pairs \
+                and not any(path.startswith(named + os.sep) for _, named in pairs):
+            pairs.append((real, path))
+    return pairs
+
+
 def _bwrap_runtime_args():
     args = []
     for path in runtime_paths():
         args += ["--ro-bind", path, path]
+    for real, named in _linked_runtime_paths():
+        args += ["--ro-bind", real, named]
     for name in ("/lib", "/lib64", "/bin", "/sbin"):  # merged /usr: the top-level names are links
         if os.path.islink(name):
             args += ["--symlink", os.readlink(name), name]
@@ -308,7 +330,11 @@ class Box:
                 "--proc", "/proc", "--dev", "/dev",
                 "--ro-bind", os.path.join(self.root, "grader"), self.grader,
                 "--ro-bind", os.path.join(self.root, "submission"), self.submission,
-                "--bind", self.host_scratch, self.scratch, "--chdir", self.scratch, "--clearenv"]
+                "--bind", self.host_scratch, self.scratch,
+                # bubblewrap's own root and /dev are tmpfs owned by the sandbox's uid: memory
+                # outside every limit.  Read-only, only the scratch folder is writable.
+                "--remount-ro", "/dev", "--remount-ro", "/",
+                "--chdir", self.scratch, "--clearenv"]
         for key, value in sorted(env.items()):
             argv += ["--setenv", key, value]
         return argv + ["--", python, *python_args]
@@ -359,6 +385,77 @@ def _read_only(folder):
     os.chmod(folder, 0o555)
 
 
+class SandboxBroken(RuntimeError):
+    """The worker cannot be started or confined here: the grader's problem (an internal error), never
+    the student's.  Its message names the interpreter, the mechanism and what went wrong."""
+
+
+_verified = {}
+
+
+def verify(mechanism, limits=None):
+    """Start one real worker exactly as grading does and check its confinement; raise SandboxBroken.
+
+    The self-test runs ``sys.executable`` through ``worker.Worker`` in a real
+    ``Box`` of the chosen mechanism, with the rubric's limits, on a package of
+    our own (no student code), confines itself and tries what a submission
+    must not do (``confine.escapes``).  Done once per grading process and
+    mechanism (about 0.1 s: no torch); ``grade`` and ``grade-all`` call it before
+    grading anyone, so a broken interpreter path or sandbox is reported as the
+    instructor's problem instead of every student's zero.
+    """
+    if mechanism in _verified:
+        if _verified[mechanism]:
+            raise SandboxBroken(_verified[mechanism])
+        return
+    try:
+        _selftest(mechanism, limits)
+    except SandboxBroken as err:
+        _verified[mechanism] = str(err)
+        raise
+    _verified[mechanism] = ""
+
+
+def _selftest(mechanism, limits):
+    from . import rubric, wire
+    from .worker import Capture, Worker
+
+    limits = limits or rubric.Limits()
+    where = f"the {mechanism} sandbox with the interpreter {sys.executable}"
+    folder = tempfile.mkdtemp(prefix="autograder-selftest-")
+    try:
+        os.makedirs(os.path.join(folder, "submission", PACKAGE))
+        open(os.path.join(folder, "submission", PACKAGE, "__init__.py"), "w").close()
+        forbidden = os.path.join(folder, "forbidden")
+        with open(forbidden, "w") as f:
+            f.write("outside the box\n")
+        os.chmod(forbidden, 0o644)
+        os.chmod(folder, 0o755)
+        capture = Capture()
+        try:
+            worker = Worker(os.path.join(folder, "submission"), limits, capture, mechanism,
+                            extra_settings={"selftest": True, "forbidden": forbidden})
+        except OSError as err:
+            raise SandboxBroken(f"{where} could not be started: {err}") from None
+        try:
+            report = worker.request("__selftest__", {}, time.monotonic() + 60)
+        except wire.WireError as err:
+            ended = worker.exit_description(2.0)
+            said = capture.tail().strip()
+            raise SandboxBroken(f"{where} could not start a worker ({ended}; {err})"
+                                + (f": {said[-300:]}" if said else "")) from None
+        finally:
+            worker.kill()
+    finally:
+        _remove_tree(folder)
+    if not isinstance(report, dict) or not report.get("confined"):
+        error = report.get("error") if isinstance(report, dict) else report
+        raise SandboxBroken(f"{where}: the worker could not confine itself: {error}")
+    escapes = report.get("escapes") or []
+    if mechanism != "none" and escapes:
+        raise SandboxBroken(f"{where} does not hold: " + "; ".join(map(str, escapes)))
+
+
 def harden_grader():
     """Make this grading process non-dumpable: its /proc files (environ, memory) become root's.
 
@@ -378,8 +475,17 @@ def doctor():
     found = _probe_all()
     lines = []
     for mechanism in MECHANISMS:
-        mark = "yes" if found.works[mechanism] else "no "
-        lines.append(f"  {mark}  {mechanism:9s} {found.details[mechanism]}")
+        works, detail = found.works[mechanism], found.details[mechanism]
+        if works:  # what grading really runs: this interpreter, a real box, the worker confining itself
+            try:
+                verify(mechanism)
+            except SandboxBroken as err:
+                works, detail = False, f"the self-test failed: {err}"
+                found.works[mechanism] = False
+            else:
+                detail += "; self-test passed (a real worker started as grading starts it"
+                detail += ", confined, and every escape tried failed)" if mechanism != "none" else ")"
+        lines.append(f"  {'yes' if works else 'no '}  {mechanism:9s} {detail}")
     chosen = found.best
     env = os.environ.get(ENV_VAR)
     lines.append(f"grading here uses: {chosen} ({DESCRIPTIONS[chosen]})"

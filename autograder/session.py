@@ -10,9 +10,11 @@ runs a probe and returns its payload, or raises one of the ``errors``:
 - the submission cannot be imported at all (the import hung, crashed or
   exited) -> ImportFailed, for this and every later call: no retries.
 """
+import sys
 import time
 
-from . import errors, wire
+from . import errors, replies, wire
+from .text import clean
 from .worker import Capture, Worker
 
 
@@ -45,10 +47,29 @@ class Session:
                                   "was used up by earlier checks")
         limit = self.limits.import_timeout
         deadline = min(time.monotonic() + limit, self.deadline)
-        self.worker = Worker(self.submission, self.limits, self.capture, self.mechanism)
-        self.workers_started += 1
         try:
-            response = self.worker.request("__import__", {}, deadline)
+            self.worker = Worker(self.submission, self.limits, self.capture, self.mechanism)
+        except OSError as err:  # the box or the process could not be made: ours, not the student's
+            self.sandbox_failure = f"the worker could not be started ({sys.executable}): {err}"
+            raise SandboxFailure(self.sandbox_failure) from None
+        self.workers_started += 1
+        # Until the worker says it is ready, no student code has run: whatever goes wrong is the grader's.
+        try:
+            not_confined = self.worker.ready(deadline)
+        except wire.WireError as err:
+            ended = self.kill_worker(wait=2.0)
+            timed_out = isinstance(err, wire.Timeout)
+            self.sandbox_failure = (
+                f"the worker ({sys.executable} in the {self.mechanism} sandbox) "
+                + (f"was not ready within {limit:g} s" if timed_out else f"stopped before it was ready ({ended})")
+                + f", before any of the submission's code ran{_last_output(self.capture)}")
+            raise SandboxFailure(self.sandbox_failure) from None
+        if not_confined:
+            self.kill_worker()
+            self.sandbox_failure = not_confined
+            raise SandboxFailure(self.sandbox_failure)
+        try:
+            response = self.worker.request("__import__", {}, deadline, 2**20)
         except wire.Timeout:
             self.kill_worker()
             self.import_failure = (f"importing your package took longer than {limit:g} s; "
@@ -59,13 +80,10 @@ class Session:
                                    f"while importing it{_last_output(self.capture)}; does a module call "
                                    "exit() or crash at import time?")
         else:
-            if "internal" in response:
+            if not (isinstance(response, dict) and set(response) == {"ok"}):
                 self.kill_worker()
-                self.sandbox_failure = response["internal"]
-                raise SandboxFailure(self.sandbox_failure)
-            if "ok" not in response:
-                self.kill_worker()
-                self.import_failure = f"importing your package failed: {response}"
+                self.import_failure = ("importing your package did not give the grader's answer (does a module "
+                                       "write to the grader's channel or replace the worker?)")
         if self.import_failure:
             raise errors.ImportFailed(self.import_failure)
         return self.worker
@@ -95,7 +113,7 @@ class SandboxFailure(RuntimeError):
 
 def _last_output(capture):
     tail = capture.tail().strip()
-    return f"; its last output was: {tail[-300:]!r}" if tail else ""
+    return f"; its last output was: {clean(tail[-300:])!r}" if tail else ""
 
 
 class CheckHandle:
@@ -132,11 +150,19 @@ class CheckHandle:
             self.session.kill_worker()
             self.failure = errors.BadResult(f"could not read what {called} returned: {err}")
             raise self.failure from None
-        if "raised" in response:
-            raise errors.student_error(response["raised"], what)
-        if "bad" in response:
-            raise errors.BadResult(f"could not examine what {called} returned: {response['bad']}")
-        return response["ok"]
+        try:
+            kind, body = replies.envelope(response)
+            payload = replies.check(probe, kwargs, body, called) if kind == "ok" else None
+        except errors.BadResult:
+            # A reply the grader refuses may come from a rewritten worker that also wrote extra
+            # messages: the channel can no longer be trusted to pair requests and replies.
+            self.session.kill_worker()
+            raise
+        if kind == "raised":
+            raise errors.student_error(body, what)
+        if kind == "bad":
+            raise errors.BadResult(f"could not examine what {called} returned: {body}")
+        return payload
 
     def call_raises(self, probe, what=None, **kwargs):
         """Run ``probe`` expecting the student's code to raise: the StudentError, or None.

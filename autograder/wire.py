@@ -35,6 +35,10 @@ class Timeout(WireError):
     """The other side did not finish sending or receiving in time."""
 
 
+class TooLarge(WireError):
+    """A message larger than its reader accepts (refused from its header, before reading it)."""
+
+
 class Closed(WireError):
     """The other side closed the channel (the worker exited)."""
 
@@ -75,7 +79,7 @@ def decode(text, blob):
         tree = json.loads(text.decode("utf-8"))
         tensors = _load_tensors(blob) if blob else {}
     except Exception as err:  # any parse failure is the sender's problem
-        raise WireError(f"unreadable message: {type(err).__name__}: {err}") from None
+        raise WireError(f"unreadable message: {type(err).__name__}: {str(err)[:200]}") from None
 
     def walk(value):
         if isinstance(value, dict):
@@ -89,7 +93,10 @@ def decode(text, blob):
             return [walk(v) for v in value]
         return value
 
-    return walk(tree)
+    try:
+        return walk(tree)
+    except RecursionError:
+        raise WireError("unreadable message: nested too deeply") from None
 
 
 def _remaining(deadline):
@@ -138,11 +145,18 @@ def _read_exactly(fd, n, deadline):
     return b"".join(chunks)
 
 
-def read_message(fd, deadline=None):
-    """Read one message from ``fd`` and decode it (``deadline``: a time.monotonic() value)."""
+def read_message(fd, deadline=None, max_bytes=None):
+    """Read one message from ``fd`` and decode it (``deadline``: a time.monotonic() value).
+
+    The sizes in the header are checked against ``max_bytes`` (and the fixed
+    caps) before a byte of the body is read or allocated.
+    """
     text_len, blob_len = HEADER.unpack(_read_exactly(fd, HEADER.size, deadline))
-    if text_len > MAX_JSON_BYTES or blob_len > MAX_BLOB_BYTES:
-        raise WireError(f"message too large ({text_len} + {blob_len} bytes)")
+    if text_len > MAX_JSON_BYTES or blob_len > MAX_BLOB_BYTES or (
+            max_bytes is not None and text_len + blob_len > max_bytes):
+        allowed = min(MAX_JSON_BYTES + MAX_BLOB_BYTES, max_bytes or MAX_JSON_BYTES + MAX_BLOB_BYTES)
+        raise TooLarge(f"message too large: {text_len} + {blob_len} bytes (at most {MAX_JSON_BYTES} of JSON, "
+                       f"{allowed} in all, for this request)")
     text = _read_exactly(fd, text_len, deadline)
     blob = _read_exactly(fd, blob_len, deadline) if blob_len else b""
     return decode(text, blob)

@@ -234,8 +234,9 @@ class Monitor(threading.Thread):
 class Worker:
     """A started worker process for one submission, in its sandbox."""
 
-    def __init__(self, submission, limits, capture, mechanism):
+    def __init__(self, submission, limits, capture, mechanism, extra_settings=None):
         self.mechanism = mechanism
+        self.reply_cap = int(limits.reply_mb * 2**20)
         self.box = sandbox.Box(mechanism, submission)
         self.killed_because = None
         self.worker_id = secrets.token_hex(8)
@@ -253,7 +254,8 @@ class Worker:
         err_r, err_w = os.pipe()
         settings = self.box.settings(int(limits.memory_mb * 2**20), int(limits.file_mb * 2**20),
                                      int(limits.total_budget + limits.import_timeout + 30))
-        settings.update(submission_path=self.box.submission, request_fd=request_r, response_fd=response_w)
+        settings.update(submission_path=self.box.submission, request_fd=request_r, response_fd=response_w,
+                        **(extra_settings or {}))
         env = _environment(self.box.scratch, self.worker_id)
         argv = self.box.command(["-s", "-B", "-u", "-c", BOOTSTRAP, self.box.grader, wire_json(settings)], env)
         try:
@@ -275,13 +277,31 @@ class Worker:
                                 int(limits.scratch_files))
         self._monitor.start()
 
-    def request(self, probe, kwargs, deadline):
+    def request(self, probe, kwargs, deadline, max_reply=None):
         """Send one request and wait for its response until ``deadline`` (time.monotonic()).
 
+        ``max_reply`` (bytes, default: a few times the request, within the
+        rubric's ``reply_mb``) bounds the response before it is read.
         Raises wire.Timeout, wire.Closed (the worker died) or wire.WireError.
         """
-        wire.write_message(self._request_w, wire.encode({"probe": probe, "kwargs": kwargs}), deadline)
-        return wire.read_message(self._response_r, deadline)
+        data = wire.encode({"probe": probe, "kwargs": kwargs})
+        if max_reply is None:
+            max_reply = min(self.reply_cap, 8 * len(data) + 8 * 2**20)
+        wire.write_message(self._request_w, data, deadline)
+        return wire.read_message(self._response_r, deadline, max_reply)
+
+    def ready(self, deadline):
+        """The worker's first message, sent after it confined itself and before any student code ran.
+
+        Returns None when it is ready, else the reason it could not confine
+        itself.  Raises wire.Timeout or wire.Closed (it never got that far).
+        """
+        message = wire.read_message(self._response_r, deadline, 2**16)
+        if message == {"ready": True}:
+            return None
+        if isinstance(message, dict) and isinstance(message.get("internal"), str):
+            return message["internal"][:1000]
+        return f"the worker's first message was not the expected one: {str(message)[:200]}"
 
     def stop(self, reason):
         """Kill the worker's processes now, remembering why (the monitor's scratch limit)."""

@@ -8,19 +8,22 @@ GRADER_DIR holds the private copy of the worker modules (this file, student,
 probes, wire, confine); SETTINGS_JSON the mechanism, limits, paths and the two pipe
 descriptors.  The worker imports torch and the grader's probes *before* the
 submission is on ``sys.path`` (so a submission cannot shadow them), then
-confines itself (``confine.confine``: limits, Landlock, seccomp), then loops:
-read a request ``{"probe": name, "kwargs": {...}}`` from the request pipe, run
+confines itself (``confine.confine``: limits, Landlock, seccomp), says so in
+its first message, ``{"ready": true}`` (or ``{"internal": why}`` and exits):
+the only message the grader believes, because no student code has run yet.
+Then it loops: read a request ``{"probe": name, "kwargs": {...}}`` from the request pipe, run
 it, write one response to the response pipe:
 
     {"ok": payload}            the probe finished
     {"raised": info}           the student's code raised (see student.describe_exception)
     {"bad": message}           the probe could not examine what the student's code returned
-    {"internal": message}      the sandbox could not be set up: the grader's problem, not the student's
 
 Student output goes to this process's stdout/stderr, which the grader
 captures; the protocol uses its own file descriptors.
 """
 import json
+import os
+import struct
 import sys
 
 
@@ -33,6 +36,10 @@ def main(argv=None):
 
         die_with_parent(settings["parent_pid"])
 
+    if settings.get("selftest"):  # the grader's check of its own sandbox: no torch, no submission
+        _selftest(settings, request_fd, response_fd)
+        return
+
     import torch  # imported before the submission can interfere
 
     torch.set_num_threads(1)
@@ -41,10 +48,11 @@ def main(argv=None):
 
     try:
         confine.confine(settings)
-    except confine.ConfineError as err:
-        failure = f"the {settings['mechanism']} sandbox could not be set up in the worker: {err}"
-    else:
-        failure = None
+    except confine.ConfineError as err:  # said before any student code could run: the grader believes it
+        wire.write_message(response_fd, wire.encode(
+            {"internal": f"the {settings['mechanism']} sandbox could not be set up in the worker: {err}"}))
+        return
+    wire.write_message(response_fd, wire.encode({"ready": True}))
 
     sys.path.insert(0, submission)
     while True:
@@ -54,9 +62,7 @@ def main(argv=None):
             return
         name, kwargs = request.get("probe"), request.get("kwargs") or {}
         try:
-            if failure:
-                response = {"internal": failure}
-            elif name == "__import__":
+            if name == "__import__":
                 response = {"ok": student.import_submission(submission)}
             else:
                 response = {"ok": probes.PROBES[name](**kwargs)}
@@ -66,3 +72,26 @@ def main(argv=None):
         except BaseException as err:  # the student's result could not be examined
             data = wire.encode({"bad": f"{type(err).__name__}: {student.safe_str(err)}"})
         wire.write_message(response_fd, data)
+
+
+def _selftest(settings, request_fd, response_fd):
+    """Answer the grader's one self-test request (see sandbox.verify) in wire's format, without torch."""
+    from autograder import confine
+
+    header = struct.Struct("<QQ")
+    wanted = header.size
+    while wanted:  # the request itself carries nothing the self-test needs
+        chunk = os.read(request_fd, wanted)
+        if not chunk:
+            return
+        wanted -= len(chunk)
+    try:
+        confine.confine(settings)
+    except confine.ConfineError as err:
+        report = {"confined": False, "error": str(err)}
+    else:
+        report = {"confined": True, "escapes": confine.escapes(settings)}
+    text = json.dumps(report).encode("utf-8")
+    data = memoryview(header.pack(len(text), 0) + text)
+    while data:
+        data = data[os.write(response_fd, data):]

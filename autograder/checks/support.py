@@ -74,8 +74,15 @@ def untouched(out, mu, logvar, what):
                                  "(no +=, no .mul_(), no .exp_())")
 
 
+def same_shape(a, b, what):
+    """Refuse to broadcast two returned tensors of different shapes (an (n, 1) and a (1, n) make n * n)."""
+    if a.shape != b.shape:
+        raise AssertionError(f"{what}: got shapes {shape(a)} and {shape(b)} where both must be the same")
+
+
 def kl_terms(mu, logvar):
     """The closed-form KL terms 0.5 * (mu^2 + exp(logvar) - 1 - logvar), in float64."""
+    same_shape(mu, logvar, "mu and logvar")
     mu, logvar = mu.to(torch.float64), logvar.to(torch.float64)
     return 0.5 * (mu ** 2 + logvar.exp() - 1.0 - logvar)
 
@@ -116,6 +123,7 @@ def kl_hint(got, mu, logvar):
 
 def mismatch(got, expected, tol):
     """Index of the first element outside ``tol`` (NaN counts), or None."""
+    same_shape(got, expected, "the value returned and the value expected")
     bad = ~((got.to(torch.float64) - expected).abs() <= tol)
     if not bool(bad.any()):
         return None
@@ -125,3 +133,96 @@ def mismatch(got, expected, tol):
 def normal_cdf(x):
     """Phi(x) for a float64 tensor."""
     return 0.5 * (1.0 + torch.erf(x / math.sqrt(2.0)))
+
+
+# ---------------------------------------------------------------------------
+# The grader's own copy of the lab's VAE, to verify a training run from its weights
+# ---------------------------------------------------------------------------
+
+def layers(z_dim):
+    """The lab's VAE as (state_dict name prefix, (out, in)) in construction order."""
+    return (("enc.1", (256, 784)), ("enc.3", (128, 256)), ("mu", (z_dim, 128)), ("logvar", (z_dim, 128)),
+            ("dec.0", (128, z_dim)), ("dec.2", (256, 128)), ("dec.4", (784, 256)))
+
+
+def initial_weights(seed, z_dim):
+    """The weights VAE(z=z_dim) starts from after torch.manual_seed(seed) (same layers, same order),
+    made without touching the grader's own random state."""
+    weights = {}
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        for name, (n_out, n_in) in layers(z_dim):
+            layer = torch.nn.Linear(n_in, n_out)
+            weights[f"{name}.weight"], weights[f"{name}.bias"] = layer.weight.detach(), layer.bias.detach()
+    return weights
+
+
+def architecture_problem(weights, z_dim):
+    """Why ``weights`` (a returned state_dict) are not the lab's VAE(z=z_dim), or ''."""
+    expected = {}
+    for name, (n_out, n_in) in layers(z_dim):
+        expected[f"{name}.weight"], expected[f"{name}.bias"] = (n_out, n_in), (n_out,)
+    if set(weights) != set(expected):
+        extra, missing = sorted(set(weights) - set(expected)), sorted(set(expected) - set(weights))
+        return ("the trained model's parameters are not the lab's VAE layers"
+                + (f" (unexpected: {', '.join(extra[:4])})" if extra else "")
+                + (f" (missing: {', '.join(missing[:4])})" if missing else "")
+                + ": keep the VAE class as given")
+    for key, want in expected.items():
+        if tuple(weights[key].shape) != want or not weights[key].is_floating_point():
+            return (f"the trained model's {key} has shape {shape(weights[key])} ({weights[key].dtype}), "
+                    f"the lab's VAE has {shape(want)}: keep the VAE class as given")
+    return ""
+
+
+def reference_decode(weights, z):
+    """decode(z) of the lab's VAE with these weights, in float64: images (n, 1, 28, 28)."""
+    w = {k: v.to(torch.float64) for k, v in weights.items()}
+    h = torch.relu(torch.nn.functional.linear(z.to(torch.float64), w["dec.0.weight"], w["dec.0.bias"]))
+    h = torch.relu(torch.nn.functional.linear(h, w["dec.2.weight"], w["dec.2.bias"]))
+    return torch.sigmoid(torch.nn.functional.linear(h, w["dec.4.weight"], w["dec.4.bias"])).view(-1, 1, 28, 28)
+
+
+def reference_loss(weights, x):
+    """The lab's loss at beta = 1 (BCE summed over pixels + KL, batch means) of these weights on the
+    images ``x``, evaluated deterministically (z = mu), in float64, by the grader's own code."""
+    w = {k: v.to(torch.float64) for k, v in weights.items()}
+    flat = x.to(torch.float64).flatten(1)
+    h = torch.relu(torch.nn.functional.linear(flat, w["enc.1.weight"], w["enc.1.bias"]))
+    h = torch.relu(torch.nn.functional.linear(h, w["enc.3.weight"], w["enc.3.bias"]))
+    mu = torch.nn.functional.linear(h, w["mu.weight"], w["mu.bias"])
+    logvar = torch.nn.functional.linear(h, w["logvar.weight"], w["logvar.bias"])
+    x_hat = reference_decode(weights, mu).flatten(1).clamp(1e-12, 1 - 1e-12)
+    recon = -(flat * x_hat.log() + (1 - flat) * (1 - x_hat).log()).sum(1).mean()
+    kl = (0.5 * (mu ** 2 + logvar.exp() - 1 - logvar)).sum(1).mean()
+    return float(recon + kl)
+
+
+def verified_training(run, x, seed, z_dim, prior_z, what):
+    """Check a training run's reply against the grader's own evaluation; (loss before, loss after).
+
+    The worker's reported losses are the student's process talking; the
+    trained weights are evidence: the grader evaluates them with its own copy
+    of the lab's VAE on its own images, compares them with the weights
+    training started from, and checks that the samples are decode(prior_z)
+    of those weights.  AssertionError says what does not hold.
+    """
+    weights = run["weights"]
+    problem = architecture_problem(weights, z_dim)
+    if problem:
+        raise AssertionError(f"{what}: {problem}")
+    broken = next((k for k, v in weights.items() if not bool(torch.isfinite(v).all())), None)
+    if broken:
+        raise AssertionError(f"{what}: the trained weights hold NaN or infinite values ({broken}): the loss "
+                             "blew up; a KL with a flipped sign lets logvar grow without bound")
+    start = initial_weights(seed, z_dim)
+    if all(torch.equal(weights[k].to(v.dtype), v) for k, v in start.items()):
+        raise AssertionError(f"{what}: the weights did not change during training: the loss returned by "
+                             "forward has no gradient that reaches the model's parameters")
+    samples = tensor_of(run["samples"], f"{what}: decode(z) after training")
+    expected = reference_decode(weights, prior_z)
+    if tuple(samples.shape) != tuple(expected.shape) or not bool(
+            ((samples.to(torch.float64) - expected).abs() <= 1e-4).all()):
+        raise AssertionError(f"{what}: the samples sent back are not decode(z) of the trained weights "
+                             f"(shape {shape(samples)}; expected {shape(expected)}): keep VAE.decode as given")
+    return reference_loss(start, x), reference_loss(weights, x)
