@@ -6,11 +6,20 @@ questions: what did each student get (grades.csv), how is the class doing
 (score histogram, per-check pass rates), and which mistakes did the class make
 (the most common failure messages per check, with numbers masked so that the
 same mistake on different inputs counts once).
+
+Student names (folder names: anything but "/" and NUL, undecodable bytes
+included) and failure messages are the students' text: grades.csv holds them
+``text.clean`` (valid UTF-8, control characters made visible; the csv module
+quotes the rest), report.md ``text.markdown`` (no HTML, no Markdown of their
+own, never a line of their own).  Both files are written as UTF-8.
 """
 import collections
 import csv
+import io
 import os
 import re
+
+from .text import clean, markdown
 
 TOP_MESSAGES = 3
 
@@ -27,7 +36,7 @@ def student_points(result_path, rubric):
     points = {check.id: (by_id[check.id].score if check.id in by_id else 0) for check in rubric.checks}
     failures = [(check.id, test.message) for check in result.checks if check.id in points
                 for test in check.tests if test.status != "passed" and test.message]
-    return points, failures, result.isolation
+    return points, failures, clean(result.isolation, 40)
 
 
 def mistake(message):
@@ -37,11 +46,12 @@ def mistake(message):
     numbers) ``#``; constants of the formulas such as ``0.5`` in
     ``exp(0.5 * logvar)`` stay.
     """
-    first = message.strip().splitlines()[0] if message.strip() else ""
+    text = clean(message).strip()
+    first = text.split("\n")[0] if text else ""
     first = re.sub(r"\[[^\]]*\]", "[…]", first)
     first = re.sub(r"line \d+", "line #", first)
     first = re.sub(r"(?<![\w.])-?\d+\.\d{2,}(e[-+]?\d+)?|(?<![\w.])-?\d+e[-+]?\d+", "#", first)
-    return first[:300]
+    return clean(first, 300)  # cut in the middle: the hint at the end stays
 
 
 def write(out_dir, students, rubric, statuses, manifest=None, written_scores=None):
@@ -51,7 +61,7 @@ def write(out_dir, students, rubric, statuses, manifest=None, written_scores=Non
     student, from nbgrader's gradebook) add the final-grade columns of
     ``gradebook.extra_header``: written points, lateness, penalty, final.
     """
-    from . import gradebook
+    from . import gradebook, reporters
 
     rows, totals = [], []
     autograded = {}
@@ -86,26 +96,25 @@ def write(out_dir, students, rubric, statuses, manifest=None, written_scores=Non
     extra = gradebook.extra_header(rubric, manifest, written_scores)
     finals = gradebook.combine(rubric, autograded, manifest, written_scores)
     rows = [row + gradebook.extra_cells(finals[row[0]], extra) for row in rows]
-    grades = os.path.join(out_dir, "grades.csv")
-    with open(f"{grades}.tmp", "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["student", "score"] + [c.id for c in rubric.checks] + ["isolation"] + extra)
-        writer.writerows(rows)
-    os.replace(f"{grades}.tmp", grades)
+    table = io.StringIO(newline="")
+    writer = csv.writer(table)
+    writer.writerow(["student", "score"] + [c.id for c in rubric.checks] + ["isolation"] + extra)
+    writer.writerows([[clean(row[0])] + row[1:] for row in rows])
+    reporters.write_text(os.path.join(out_dir, "grades.csv"), table.getvalue(), newline="")
 
     mean = sum(totals) / len(totals) if totals else 0.0
     _plots(out_dir, totals, rubric, passed, graded)
     lines = [f"# Class report: {graded} of {len(students)} submissions graded", "",
              f"Mean score {mean:.1f} / {rubric.total}; median {_median(totals):.0f}; "
              f"full marks: {sum(t == rubric.total for t in totals)}.", "",
-             "Isolation: " + (", ".join(f"{name} ({count})" for name, count in sorted(isolations.items()))
+             "Isolation: " + (", ".join(f"{markdown(name)} ({count})" for name, count in sorted(isolations.items()))
                               or "-") + ".", "",
              "![score histogram](scores.png) ![pass rate per check](checks.png)", "",
              "| check | points | students with full points | most common mistakes (students) |",
              "|---|---|---|---|"]
     for check in rubric.checks:
         rate = f"{passed[check.id]} ({100 * passed[check.id] / graded:.0f}%)" if graded else "-"
-        common = "<br>".join(f"{_cell(text)} ({count})" for text, count in
+        common = "<br>".join(f"{markdown(text)} ({count})" for text, count in
                              messages[check.id].most_common(TOP_MESSAGES)) or "-"
         lines.append(f"| {check.id} | {check.points} | {rate} | {common} |")
     lines += _semester_lines(rubric, finals, manifest, written_scores)
@@ -113,11 +122,8 @@ def write(out_dir, students, rubric, statuses, manifest=None, written_scores=Non
                   if statuses.get(name) in ("no package", "not collected", "grader failed")]
     if not_graded:
         lines += ["", "Not graded or no package found: " + ", ".join(
-            f"{name} ({statuses[name]})" for name in not_graded) + "."]
-    report = os.path.join(out_dir, "report.md")
-    with open(f"{report}.tmp", "w") as f:
-        f.write("\n".join(lines) + "\n")
-    os.replace(f"{report}.tmp", report)
+            f"{markdown(name)} ({statuses[name]})" for name in not_graded) + "."]
+    reporters.write_text(os.path.join(out_dir, "report.md"), "\n".join(lines) + "\n")
     return {"mean": mean, "graded": graded}
 
 
@@ -131,22 +137,20 @@ def _semester_lines(rubric, finals, manifest, written_scores):
              + (f"; mean {sum(done) / len(done):.1f}" if done else "") + "."]
     late = sorted((name, f.late) for name, f in finals.items() if f.penalty or (f.late and f.late != "on time"))
     if manifest is not None:
-        lines.append("Late: " + ("; ".join(f"{name} ({what})" for name, what in late) or "nobody") + ".")
+        lines.append("Late: " + ("; ".join(f"{markdown(name)} ({what})" for name, what in late) or "nobody") + ".")
         unlisted = sorted(name for name in finals if name not in manifest)
         if unlisted:
-            lines.append("Not in collect's manifest (no lateness known, no penalty): " + ", ".join(unlisted) + ".")
+            lines.append("Not in collect's manifest (no lateness known, no penalty): "
+                         + ", ".join(map(markdown, unlisted)) + ".")
     if written_scores is not None:
         waiting = sorted(name for name, f in finals.items() if f.written_status == "ungraded")
         missing = sorted(name for name, f in finals.items() if f.written_status == "missing")
         lines.append("Written answers still to grade in nbgrader (no final grade yet): "
-                     + (", ".join(waiting) or "none") + ".")
+                     + (", ".join(map(markdown, waiting)) or "none") + ".")
         if missing:
-            lines.append("No notebook in nbgrader's gradebook (written points 0): " + ", ".join(missing) + ".")
+            lines.append("No notebook in nbgrader's gradebook (written points 0): "
+                         + ", ".join(map(markdown, missing)) + ".")
     return lines
-
-
-def _cell(text):
-    return text.replace("|", "\\|")
 
 
 def _median(values):

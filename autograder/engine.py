@@ -17,6 +17,7 @@ import pytest
 from . import errors, rubric as rubric_mod, sandbox
 from .results import CheckResult, Result, TestResult, clip, nothing_to_grade, split_points
 from .session import Session
+from .text import clean
 from .submission import require_package
 
 ENGINE_KEY = pytest.StashKey()  # config.stash[ENGINE_KEY] is the running Collector
@@ -36,7 +37,7 @@ def _message(exc):
             text = ("your code gave different results for the same inputs when called again "
                     f"(an unseeded random generator?): {text}")
         return text, internal
-    return f"internal error in the grader: {type(exc).__name__}: {exc}", True
+    return f"internal error in the grader: {type(exc).__name__}: {clean(str(exc), 1000)}", True
 
 
 def _test_name(item):
@@ -180,7 +181,7 @@ def grade(submission, rubric=None, *, checks_dirs=(), public_only=False, only=No
     for check in checks:
         if check.status != "skipped" and not check.tests:
             internal.append(f"check {check.id!r}: its test file has no tests")
-    output = session.capture.text() if session.capture.total else ""
+    output = clean(session.capture.text()) if session.capture.total else ""
     return Result(submission=submission, total=rubric.total, checks=checks, output=output,
                   notes=notes, internal_errors=internal, seconds=time.monotonic() - started,
                   isolation=mechanism)

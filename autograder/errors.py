@@ -1,9 +1,12 @@
 """Why a check failed when it was not an assertion: the student's code raised, hung or crashed.
 
-Each exception's ``str()`` is the message the student reads.  The checks let
+Each exception's ``str()`` is the message the student reads; text that came
+from the submission (exception types, messages, places) is made printable
+with ``text.clean`` before it is put in one.  The checks let
 them propagate (or catch ``StudentError`` when an exception is what they
 expect); the engine turns them into failed tests.
 """
+from .text import clean, one_line
 
 
 class GradingFailure(Exception):
@@ -27,10 +30,10 @@ class StudentError(GradingFailure):
 
     def _message(self):
         info = self.info
-        where = f" (at {info['where']})" if info.get("where") else ""
-        error = f"{info.get('type')}: {info.get('message')}".rstrip(": ")
+        where = f" (at {one_line(info['where'], 300)})" if info.get("where") else ""
+        error = f"{one_line(info.get('type'), 100)}: {clean(info.get('message'), 2000)}".rstrip(": ")
         if info.get("during_import"):
-            return f"{info['during_import']} could not be imported: {error}{where}"
+            return f"{one_line(info['during_import'], 100)} could not be imported: {error}{where}"
         called = f"{self.what} raised" if self.what else "your code raised"
         return f"{called} {error}{where}"
 
@@ -39,7 +42,7 @@ class NotImplementedYet(StudentError):
     """The student's function still raises NotImplementedError (the stub)."""
 
     def _message(self):
-        where = self.info.get("where") or (self.what or "a function")
+        where = one_line(self.info.get("where") or (self.what or "a function"), 300)
         return (f"not implemented yet: {where} raises NotImplementedError; replace the "
                 "`raise NotImplementedError()` under `# YOUR CODE HERE` with your code")
 

@@ -6,13 +6,15 @@ A ``Result`` holds one ``CheckResult`` per rubric check, each holding its
 """
 import dataclasses
 
+from .text import clean
+
 MESSAGE_LIMIT = 2000   # characters of one failure message
 
 
 def clip(text, limit=MESSAGE_LIMIT):
-    """``text`` cut to ``limit`` characters, saying so."""
-    text = text or ""
-    return text if len(text) <= limit else text[:limit - 20] + " [... message cut]"
+    """``text`` made printable (``text.clean``) and cut to ``limit`` characters in the middle, saying
+    so: the start (what was called) and the end (the hint) both stay."""
+    return clean(text or "", limit)
 
 
 def split_points(points, n):

@@ -8,12 +8,16 @@ are ``Row``s: the student's folder name, their final grade (None when there
 is none yet, which the LMS leaves untouched) and the roster's columns
 (``email``, ``sis_id``, ...).  Adding an LMS is one module here and one entry
 in ``FORMATS``.
+
+Every cell is written ``text.clean`` (valid UTF-8, no control characters):
+an LMS import never fails on a character, and a grade is never lost to one.
 """
 import csv
 import dataclasses
-import os
+import io
 
 from ..errors import UsageError
+from ..text import clean
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,13 +55,14 @@ def number(value):
 
 
 def write_csv(path, header, rows):
-    """Write a UTF-8 CSV atomically (RFC 4180 quoting, \\r\\n line ends as csv does)."""
-    tmp = f"{path}.tmp"
-    with open(tmp, "w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(header)
-        writer.writerows(rows)
-    os.replace(tmp, path)
+    """Write a UTF-8 CSV atomically (RFC 4180 quoting, \\r\\n line ends as csv does), every cell clean."""
+    from ..reporters import write_text
+
+    table = io.StringIO(newline="")
+    writer = csv.writer(table)
+    writer.writerow([clean(cell) for cell in header])
+    writer.writerows([[clean(cell) for cell in row] for row in rows])
+    write_text(path, table.getvalue(), newline="")
 
 
 def formats():

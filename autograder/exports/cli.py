@@ -14,6 +14,7 @@ import sys
 from . import Row, formats
 from .. import rubric as rubric_mod
 from ..errors import UsageError
+from ..text import one_line
 
 
 def register(subparsers):
@@ -51,7 +52,7 @@ def run_export(args):
     rows = [Row(entry["student"], by_student.get(entry["student"]), entry) for entry in roster]
     unknown = sorted(set(by_student) - {entry["student"] for entry in roster})
     if unknown:
-        print(f"not in the roster, left out: {', '.join(unknown)}", file=sys.stderr)
+        print(one_line(f"not in the roster, left out: {', '.join(unknown)}"), file=sys.stderr)
     out = args.out or os.path.join(args.grades, f"{args.format}.csv")
     formats()[args.format](rows, out, args.title, points)
     print(f"wrote {out}: {sum(r.grade is not None for r in rows)} grades of {len(rows)} students "

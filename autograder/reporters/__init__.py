@@ -20,6 +20,7 @@ import os
 import pkgutil
 
 from ..errors import UsageError
+from ..text import encodable
 
 REGISTRY = {}
 
@@ -73,20 +74,33 @@ def write_json(path, data):
 
     A path that exists and is not a regular file (/dev/null, /dev/stdout, a
     pipe) is written in place: renaming over it would replace the device.
+    Non-ASCII text is written as UTF-8, not escaped; a surrogate (an
+    undecodable byte of a student's text) cannot be, and is written as
+    U+FFFD (see ``write_text``), so the file is always valid UTF-8.
     """
     write_text(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
-def write_text(path, text):
-    """Write ``text`` to ``path`` atomically (temporary file + rename), devices and pipes in place."""
+def write_text(path, text, newline=None):
+    """Write ``text`` to ``path`` atomically (temporary file + rename), devices and pipes in place.
+
+    The file is valid UTF-8 whatever ``text`` holds: surrogates are written as U+FFFD.
+    ``newline`` is ``open``'s (``""`` for CSV text, whose line ends are its own).
+    """
     path = os.fspath(path)
+    text = encodable(text)
     if os.path.exists(path) and not os.path.isfile(path):
-        with open(path, "w", encoding="utf-8") as f:
+        with open(path, "w", encoding="utf-8", newline=newline) as f:
             f.write(text)
         return
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     tmp = f"{path}.tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w", encoding="utf-8", newline=newline) as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise

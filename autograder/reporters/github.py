@@ -8,19 +8,25 @@
   "pass", "fail" or "error".  The reporter adds up the tests' ``score``.
 - ``::error`` workflow commands on stdout, one per failed test (at most 10,
   GitHub shows no more per step).
+
+The submission's text is data: in the summary it is ``text.markdown`` (no HTML,
+no Markdown of its own, one line per table cell), in the JSON and the
+annotations ``text.clean`` (no control characters or terminal escapes, which
+the Actions log would interpret).
 """
 import base64
 import json
 import os
 
+from ..text import clean, encodable, markdown
 from . import register
 
 MAX_ANNOTATIONS = 10
 
 
 def _cell(text, width=200):
-    text = " ".join((text or "").split()).replace("|", "\\|")
-    return text if len(text) <= width else text[:width - 3] + "..."
+    """Student text in a table cell: inert Markdown on one line, cut in the middle at ``width``."""
+    return markdown(text, width)
 
 
 def summary_markdown(result):
@@ -31,7 +37,8 @@ def summary_markdown(result):
         lines.append(f"| {check.title} (`{check.id}`) | {check.score} / {check.points} | {_cell(failure)} |")
     from .console import isolation_text
 
-    lines += ["", f"Isolation: {isolation_text(result)}", ""] + [f"> {note}" for note in result.notes]
+    lines += ["", f"Isolation: {markdown(isolation_text(result))}", ""]
+    lines += [f"> {markdown(note, 2000)}" for note in result.notes]
     return "\n".join(lines) + "\n"
 
 
@@ -40,9 +47,9 @@ def reporter_result(result):
     tests = []
     for check in result.checks:
         for test in check.tests:
-            tests.append({"name": f"{check.title}: {test.name}",
+            tests.append({"name": clean(f"{check.title}: {test.name}"),
                           "status": "pass" if test.status == "passed" else "fail",
-                          "score": test.score, "message": test.message,
+                          "score": test.score, "message": clean(test.message),
                           "test_code": f"check {check.id}", "filename": "", "line_no": 0,
                           "duration": int(round(test.seconds * 1000))})
     if result.internal_errors:
@@ -67,8 +74,8 @@ def annotations(result):
     for check in result.checks:
         for test in check.tests:
             if test.status == "failed" and len(lines) < MAX_ANNOTATIONS:
-                title = _escape(f"{check.id}: {test.name}", prop=True)
-                lines.append(f"::error title={title}::{_escape(test.message)}")
+                title = _escape(clean(f"{check.id}: {test.name}"), prop=True)
+                lines.append(f"::error title={title}::{_escape(clean(test.message))}")
     return lines
 
 
@@ -79,7 +86,7 @@ def write(result, destination=None, env=None, out=print):
     summary = destination or env.get("GITHUB_STEP_SUMMARY")
     if summary:
         with open(summary, "a", encoding="utf-8") as f:
-            f.write(summary_markdown(result))
+            f.write(encodable(summary_markdown(result)))
     if env.get("GITHUB_OUTPUT"):
         with open(env["GITHUB_OUTPUT"], "a", encoding="utf-8") as f:
             f.write(f"result={encoded_result(result)}\n")

@@ -5,9 +5,13 @@ test: ``name``, ``score``, ``max_score``, ``status`` ("passed"/"failed"),
 ``output``, ``visibility``, ``tags`` (the rubric check id).  Public checks are
 "visible"; hidden ones "after_published" (students see them once grades are
 published).  The file stays far below 1 MB: every message is clipped.
+Gradescope shows these fields as plain text (its default ``output_format``);
+the submission's text in them is ``text.clean``: valid UTF-8, no control
+characters or terminal escapes.
 """
 import json
 
+from ..text import clean
 from . import register, write_json
 
 VISIBILITY = {"public": "visible", "hidden": "after_published"}
@@ -19,12 +23,12 @@ def output_text(result):
     from .console import isolation_text
 
     parts = [f"Score: {result.score} / {result.max_score}", f"Isolation: {isolation_text(result)}"]
-    parts += result.notes
+    parts += [clean(note) for note in result.notes]
     if result.internal_errors:
         parts.append(f"{len(result.internal_errors)} test(s) hit an internal grader error and scored 0; "
                      "please tell the course staff.")
     if result.output:
-        parts.append("What your code printed while being graded (first part only):\n" + result.output)
+        parts.append("What your code printed while being graded (first part only):\n" + clean(result.output))
     return "\n\n".join(parts)
 
 
@@ -33,11 +37,11 @@ def to_dict(result):
     for check in result.checks:
         for test in check.tests:
             tests.append({
-                "name": f"{check.title}: {test.name}",
+                "name": clean(f"{check.title}: {test.name}"),
                 "score": test.score,
                 "max_score": test.max_score,
                 "status": "passed" if test.status == "passed" else "failed",
-                "output": test.message,
+                "output": clean(test.message),
                 "visibility": VISIBILITY[check.visibility],
                 "tags": [check.id],
             })
@@ -46,8 +50,8 @@ def to_dict(result):
             "extra_data": {"isolation": result.isolation}}
     if len(json.dumps(data)) > MAX_BYTES:  # unreachable with clipped messages; a last guard
         for test in tests:
-            test["output"] = test["output"][:200]
-        data["output"] = data["output"][:2000]
+            test["output"] = clean(test["output"], 200)
+        data["output"] = clean(data["output"], 2000)
     return data
 
 
