@@ -105,20 +105,27 @@ def test_a_training_run_is_verified_from_its_weights_not_its_losses():
     x = support.images(64, seed=1)
     prior_z = torch.randn(3, 4, generator=torch.Generator().manual_seed(0))
     start = support.initial_weights(0, 4)
-    claimed = {"losses": torch.tensor([500.0, 100.0], dtype=torch.float64), "weights": dict(start),
-               "samples": _desc(support.reference_decode(start, prior_z).float())}
-    with pytest.raises(AssertionError, match="did not change during training"):
-        support.verified_training(claimed, x, 0, 4, prior_z, "run")
     moved = {k: v + 0.01 for k, v in start.items()}
-    claimed.update(weights=moved, samples=_desc(torch.full((3, 1, 28, 28), 0.5)))
+    losses = torch.tensor([500.0, 100.0], dtype=torch.float64)
+
+    def run(weights, samples):
+        return {"losses": losses, "weights": weights, "samples": _desc(samples)}
+
+    with pytest.raises(AssertionError, match="did not change during training"):
+        support.verified_training(run(start, support.reference_decode(start, prior_z).float()), x, 0, 4, prior_z,
+                                  "run")
     with pytest.raises(AssertionError, match="not decode"):
-        support.verified_training(claimed, x, 0, 4, prior_z, "run")
-    claimed["weights"] = {**moved, "extra.weight": torch.zeros(1)}
+        support.verified_training(run(moved, torch.full((3, 1, 28, 28), 0.5)), x, 0, 4, prior_z, "run")
     with pytest.raises(AssertionError, match="unexpected: extra.weight"):
-        support.verified_training(claimed, x, 0, 4, prior_z, "run")
-    claimed.update(weights=moved, samples=_desc(support.reference_decode(moved, prior_z).float()))
-    before, after = support.verified_training(claimed, x, 0, 4, prior_z, "run")
+        support.verified_training(run({**moved, "extra.weight": torch.zeros(1)}, torch.zeros(3, 1, 28, 28)),
+                                  x, 0, 4, prior_z, "run")
+    with pytest.raises(AssertionError, match="NaN or infinite"):
+        support.verified_training(run({**moved, "mu.bias": torch.full((4,), float("nan"))},
+                                      torch.zeros(3, 1, 28, 28)), x, 0, 4, prior_z, "run")
+    honest = run(moved, support.reference_decode(moved, prior_z).float())
+    before, after = support.verified_training(honest, x, 0, 4, prior_z, "run")
     assert before == support.reference_loss(start, x) and after == support.reference_loss(moved, x)
+    assert support.verified_training(honest, x, 0, 4, prior_z, "run") == (before, after)  # measured once
 
 
 # --- end to end: hostile submissions under both sandboxes ---------------------------------------
