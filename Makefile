@@ -3,7 +3,7 @@ VENV   ?= .venv
 PYTHON := $(VENV)/bin/python
 SUBMISSION ?= assignment
 
-.PHONY: help setup test audit train grade collect grade-all export release template grader-repo classroom50 gradescope lint-workflows bench clean
+.PHONY: help setup test audit train grade collect grade-all written export release template grader-repo classroom50 gradescope lint-workflows bench clean
 .DEFAULT_GOAL := help
 
 help:
@@ -14,6 +14,7 @@ help:
 	@echo "make release                  regenerate assignment/ from solutions/ with nbgrader"
 	@echo "make collect ROSTER=csv DEADLINE=iso OUT=dir [JOBS=4]   every student's repository as it stood at the deadline"
 	@echo "make grade-all SUBMISSIONS=dir OUT=dir [JOBS=2]   grade a whole class"
+	@echo "make written COLLECTED=dir COURSE=dir   the notebooks into nbgrader's gradebook to grade the written answers (runs no student code)"
 	@echo "make export GRADES=dir ROSTER=csv FORMAT=canvas|moodle   the LMS grade import from grades.csv"
 	@echo "make template OUT=dir [GRADER_REPO=owner/name]    the student repository, with on-push grading"
 	@echo "make grader-repo OUT=dir      the instructor's private repository of hidden checks"
@@ -26,7 +27,7 @@ setup: $(VENV)/.installed
 # torch and torchvision are installed together from the package index: its
 # torchvision only works with its own torch build.
 $(VENV)/.installed: pyproject.toml
-	python3 -m venv $(VENV)
+	test -x $(PYTHON) || python3 -m venv $(VENV)   # never re-create an existing venv (another python3 may be on PATH)
 	$(VENV)/bin/pip install --quiet --upgrade pip
 	$(VENV)/bin/pip install --quiet -e '.[dev]'
 	touch $@
@@ -50,6 +51,10 @@ collect: setup
 grade-all: setup
 	@test -n "$(SUBMISSIONS)" -a -n "$(OUT)" || { echo "usage: make grade-all SUBMISSIONS=DIR OUT=DIR [JOBS=N]"; exit 2; }
 	$(PYTHON) -m autograder grade-all $(SUBMISSIONS) --out $(OUT) --jobs $(or $(JOBS),2) $(if $(GRADEBOOK),--gradebook $(GRADEBOOK))
+
+written: setup
+	@test -n "$(COLLECTED)" -a -n "$(COURSE)" || { echo "usage: make written COLLECTED=DIR COURSE=DIR"; exit 2; }
+	$(PYTHON) -m autograder written $(COLLECTED) --course $(COURSE)
 
 export: setup
 	@test -n "$(GRADES)" -a -n "$(ROSTER)" -a -n "$(FORMAT)" || { echo "usage: make export GRADES=DIR ROSTER=CSV FORMAT=canvas|moodle"; exit 2; }

@@ -72,9 +72,9 @@ def write(out_dir, students, rubric, statuses, manifest=None, written_scores=Non
     for name in students:
         points, failures, isolation = student_points(
             os.path.join(out_dir, "students", name, "autograder-result.json"), rubric)
-        if statuses.get(name) in ("no package", "not collected"):
+        if statuses.get(name) in ("no package", "not collected", "refused"):
             failures = []  # not a mistake in the lab: listed apart at the end of the report
-        if points is None or statuses.get(name) == "grader failed":
+        if points is None or statuses.get(name) in ("grader failed", "internal error"):
             rows.append([name, ""] + [""] * len(rubric.checks) + [""])
             autograded[name] = None
             continue
@@ -119,7 +119,8 @@ def write(out_dir, students, rubric, statuses, manifest=None, written_scores=Non
         lines.append(f"| {check.id} | {check.points} | {rate} | {common} |")
     lines += _semester_lines(rubric, finals, manifest, written_scores)
     not_graded = [name for name in students
-                  if statuses.get(name) in ("no package", "not collected", "grader failed")]
+                  if statuses.get(name) in ("no package", "not collected", "refused", "grader failed",
+                                            "internal error")]
     if not_graded:
         lines += ["", "Not graded or no package found: " + ", ".join(
             f"{markdown(name)} ({statuses[name]})" for name in not_graded) + "."]

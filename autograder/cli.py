@@ -31,9 +31,8 @@ from .errors import UsageError
 
 # Modules with register(subparsers).  Instructor-only ones (audit) are left out of the
 # graders shipped to platforms (platforms/common.py), so their absence is not an error.
-SUBCOMMANDS = ("autograder.cli", "autograder.grade_all", "autograder.exports.cli", "autograder.collect",
-               "autograder.written_prepare")
-INSTRUCTOR_SUBCOMMANDS = ("autograder.audit.cli",)
+SUBCOMMANDS = ("autograder.cli", "autograder.grade_all", "autograder.exports.cli", "autograder.collect")
+INSTRUCTOR_SUBCOMMANDS = ("autograder.audit.cli", "autograder.written_prepare")
 
 
 class _Parser(argparse.ArgumentParser):

@@ -37,7 +37,12 @@ SSH in batch mode), every repository has a time limit (``--timeout``), no
 hooks run (``core.hooksPath=/dev/null``), no submodules, no LFS downloads,
 symbolic links are checked out as plain files (``core.symlinks=false``),
 local paths are cloned with ``--no-local``, and a folder under OUT that is
-not a clone of the student's repository is reported and left alone.
+not a clone of the student's repository is reported and left alone.  Before a
+commit is checked out, the files it would write are added up from its tree
+(``git ls-tree -r -t -l``, streamed and stopped early; every path counts, so
+one blob under ten names counts ten times): over the rubric's
+``limits.repository_mb`` or ``MAX_REPOSITORY_ENTRIES`` files and folders,
+nothing is checked out and the row says why.
 """
 import concurrent.futures
 import csv
@@ -50,6 +55,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.parse
@@ -63,6 +69,8 @@ COLUMNS = ("student", "repo", "branch", "commit", "pushed_at", "deadline", "minu
 DEFAULT_TIMEOUT = 300.0
 GITHUB_PUSH, COMMIT_DATE = "github-push", "commit-date"
 PARTIAL = ".partial-"      # clones in progress: OUT/.partial-<student>, renamed when complete
+# Files and folders one checkout may hold (a rubric's limits.repository_files, when it has one, instead).
+MAX_REPOSITORY_ENTRIES = 50_000
 
 # On every git command: settings a student's repository cannot override and an instructor's config must not.
 GIT_CONFIG = ("core.hooksPath=/dev/null", "core.symlinks=false", "core.fsmonitor=false", "core.askPass=",
@@ -102,6 +110,7 @@ class Settings:
     api: str                        # GitHub's API base URL
     api_everywhere: bool            # --github-api: every repository is on that GitHub
     token: object = dataclasses.field(repr=False)   # str or None; never printed
+    limits: object = None           # the rubric's limits (repository_mb); None: rubric.Limits()
 
 
 def register(subparsers):
@@ -267,6 +276,54 @@ class Git:
         if check and proc.returncode != 0:
             raise GitFailed(args[0], err.decode("utf-8", "replace"))
         return out.decode("utf-8", "replace")
+
+    def stream(self, *args, cwd=None):
+        """Yield git's output in chunks as it comes, within the time limit.
+
+        Closing the generator early kills git (its output is never held whole).
+        Raises Problem on timeout, GitFailed when git fails.
+        """
+        remaining = self.until - time.monotonic()
+        if remaining <= 0:
+            raise Problem(f"timed out: more than {self.timeout:g} s for this repository")
+        cmd = ["git"] + [a for kv in GIT_CONFIG for a in ("-c", kv)] + list(args)
+        expired = threading.Event()
+
+        def expire(proc):
+            expired.set()
+            _kill(proc)
+
+        with tempfile.TemporaryFile() as err:
+            with _running_lock:
+                if _stopping.is_set():
+                    raise Problem("interrupted")
+                proc = subprocess.Popen(cmd, cwd=cwd, env=self.env, stdin=subprocess.DEVNULL,
+                                        stdout=subprocess.PIPE, stderr=err, start_new_session=(os.name == "posix"))
+                _running.add(proc)
+            timer = threading.Timer(remaining, expire, (proc,))
+            timer.daemon = True
+            timer.start()
+            complete = False
+            try:
+                while True:
+                    data = proc.stdout.read1(1 << 16)
+                    if not data:
+                        break
+                    yield data
+                complete = True
+            finally:
+                timer.cancel()
+                if not complete:
+                    _kill(proc)
+                proc.stdout.close()
+                proc.wait()
+                with _running_lock:
+                    _running.discard(proc)
+            if expired.is_set():
+                raise Problem(f"timed out: git {args[0]} took more than {self.timeout:g} s for this repository")
+            if proc.returncode != 0:
+                err.seek(0)
+                raise GitFailed(args[0], err.read(1 << 16).decode("utf-8", "replace"))
 
 
 # The git processes running now (each in its own session, so a Ctrl-C reaches them only through us).
@@ -524,6 +581,11 @@ def _collect_into(entry, settings, row, problems, partial):
     row["time_source"] = source
     if eligible:
         when, _, commit = max(eligible)
+        too_large = checkout_problem(git, work, commit, settings.limits)
+        if too_large:
+            git("read-tree", "--empty", cwd=work)    # nothing of an earlier run's checkout is graded either
+            git("clean", "-ffdxq", cwd=work)
+            raise Problem(too_large)
         git("checkout", "--quiet", "--force", "--detach", commit, cwd=work)
         git("clean", "-ffdxq", cwd=work)
         late = max(0.0, (when - entry.deadline).total_seconds() / 60)
@@ -540,6 +602,50 @@ def _collect_into(entry, settings, row, problems, partial):
         problems.insert(0, f"no commit of {branch} was {verb} by {_iso(cutoff)}{first}")
     if fresh:
         os.rename(work, dest)
+
+
+def checkout_problem(git, cwd, commit, limits=None):
+    """Why checking out ``commit`` would write too much (one sentence), or None.
+
+    Adds up the size of every blob at every path of the commit's tree (a blob
+    under ten names is checked out ten times; a link is a small file here) and
+    counts files and folders, reading ``git ls-tree`` as it streams and
+    stopping at the first bound crossed: ``limits.repository_mb`` and
+    ``limits.repository_files`` (default ``MAX_REPOSITORY_ENTRIES``).
+    """
+    if limits is None:
+        from .rubric import Limits
+        limits = Limits()
+    max_bytes = int(limits.repository_mb * 2**20)
+    max_entries = int(getattr(limits, "repository_files", MAX_REPOSITORY_ENTRIES))
+    entries_limit = ("limits.repository_files in grading.yml" if hasattr(limits, "repository_files")
+                     else "collect's limit for one repository")
+    total = entries = 0
+    buffer = b""
+    output = git.stream("ls-tree", "-r", "-t", "-l", "-z", "--full-tree", commit, cwd=cwd)
+    try:
+        for chunk in output:
+            records = (buffer + chunk).split(b"\0")
+            buffer = records.pop()
+            if len(buffer) > 1 << 16:
+                return f"too large: the tree of {commit[:10]} has a path longer than 64 KB; nothing checked out"
+            for record in records:
+                meta = record.split(b"\t", 1)[0].split()
+                if len(meta) < 4:
+                    continue
+                entries += 1
+                if meta[1] == b"blob" and meta[3].isdigit():
+                    total += int(meta[3])
+                if entries > max_entries:
+                    return (f"too large: commit {commit[:10]} would check out more than {max_entries} files and "
+                            f"folders (the limit is {entries_limit}); nothing checked out")
+                if total > max_bytes:
+                    return (f"too large: commit {commit[:10]} would check out more than {limits.repository_mb:g} MB "
+                            f"of files (every path counts, one blob under many names too; the limit is "
+                            f"limits.repository_mb in grading.yml); nothing checked out")
+    finally:
+        output.close()
+    return None
 
 
 def _odd_entries(git, cwd, commit):
@@ -635,14 +741,15 @@ def run_collect(args):
         raise UsageError(f"--out {args.out} is a file: give a folder for the collected repositories")
     if not shutil.which("git"):
         raise UsageError("git is not installed (collect runs git to clone the repositories)")
-    policy = (rubric_mod.load(args.rubric) if args.rubric else rubric_mod.load()).late
+    rubric = rubric_mod.load(args.rubric) if args.rubric else rubric_mod.load()
+    policy = rubric.late
     window = datetime.timedelta(minutes=policy.window_minutes if policy else 0)
     grace = datetime.timedelta(minutes=policy.grace_minutes if policy else 0)
     shown = args.out.rstrip("/") or "/"
     probe = Settings(args.out, shown, window, grace, args.on_time_only, args.timeout, api, everywhere, None)
     on_github = [e for e in entries if e.url and github_name(e.url, probe)]
     token = github_activity.token(api) if on_github else None
-    settings = dataclasses.replace(probe, out=os.path.abspath(args.out), token=token)
+    settings = dataclasses.replace(probe, out=os.path.abspath(args.out), token=token, limits=rubric.limits)
     os.makedirs(settings.out, exist_ok=True)
 
     if args.on_time_only:

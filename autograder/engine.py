@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from . import errors, rubric as rubric_mod, sandbox
+from . import errors, rubric as rubric_mod, safefs, sandbox
 from .results import CheckResult, Result, TestResult, clip, nothing_to_grade, split_points
 from .session import Session
 from .text import clean
@@ -144,6 +144,14 @@ def grade(submission, rubric=None, *, checks_dirs=(), public_only=False, only=No
     mechanism = sandbox.choose(isolation)
     sandbox.harden_grader()
     files = rubric_mod.locate(rubric, checks_dirs)
+    try:  # the package is hostile data: within the rubric's limits before the box copies it
+        special = [(e.rel, e.kind) for e in safefs.walk(os.path.join(str(submission), sandbox.PACKAGE),
+                                                         rubric.limits) if e.special]
+    except safefs.TooLarge as err:
+        return nothing_to_grade(rubric, submission, f"not graded: {err.reason}")
+    except OSError as err:
+        return nothing_to_grade(rubric, submission, "not graded: the package folder could not be read "
+                                f"({safefs.shown(str(err), 200)})")
     try:  # once per process: a worker started exactly as below, confined, every escape refused
         sandbox.verify(mechanism, rubric.limits)
     except sandbox.SandboxBroken as err:
@@ -170,7 +178,7 @@ def grade(submission, rubric=None, *, checks_dirs=(), public_only=False, only=No
         collector.internal.append(f"pytest could not run the checks (exit code {int(code)})")
 
     checks = [_check_result(check, collector, skipped.get(check.id)) for check in selected]
-    notes = []
+    notes = [safefs.skipped_note(special, sandbox.PACKAGE)] if special else []
     if mechanism == "none":
         notes.append("Not sandboxed: this machine supports neither bubblewrap nor Landlock, so the "
                      "submission ran with resource limits only.")

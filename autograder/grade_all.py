@@ -13,6 +13,13 @@ slow down the others' grading beyond its own time limits.  Into DIR go:
     grades.csv                     student, score, points per rubric check (for an LMS)
     report.md, scores.png, checks.png   the class report (see class_report.py)
 
+Student folders are hostile data: this process reads them only through
+``safefs`` (never following links, never opening pipes or devices, bounded by
+the rubric's ``limits.submission_mb``, ``submission_files`` and
+``submission_depth``).  A student over a limit gets the zero Result saying
+which limit, status "refused"; pipes, devices and sockets are left out and
+named in a note of the student's Result; the class run goes on.
+
 Run it again and it resumes: a student whose results exist for the same
 submission files and the same grader (rubric and check files) is not graded
 again (``--regrade`` grades everyone).  ``--only ID`` regrades one check
@@ -27,11 +34,12 @@ import subprocess
 import sys
 import time
 
-from . import gradebook, reporters, resume, results, rubric as rubric_mod, sandbox, written
+from . import gradebook, reporters, resume, results, rubric as rubric_mod, safefs, sandbox, written
 from .cli import add_sandbox_option
 from .errors import UsageError
 from .reporters import result as stored
 from .submission import PACKAGE, find_package
+from .text import one_line
 
 STUDENT_TIMEOUT = 600  # seconds: a backstop far above the engine's own limits
 RESULT_FILE = "autograder-result.json"   # the stored Result of each student
@@ -125,23 +133,36 @@ class ClassRun:
 
 
 def grade_student(name, folder, run, grader):
-    """Grade one student in a subprocess. Returns (name, status, seconds); never raises.
+    """Grade one student in a subprocess. Returns (name, status, seconds, why); never raises.
 
     ``grader`` is ``run.grader_fingerprint()``: a stored Result is kept only
     while both the student's files and the grader are unchanged.  With
     ``--only`` the one check is regraded and merged into the stored Result.
+    A submission over the rubric's limits (or unreadable) gets the zero Result
+    saying why, without a grading process: status "refused".
     """
     student_dir = os.path.join(run.out, "students", name)
     os.makedirs(student_dir, exist_ok=True)
     stored_file = os.path.join(student_dir, RESULT_FILE)
-    root = find_package(folder, max_depth=1)
+    try:
+        root = find_package(folder, max_depth=1, limits=run.rubric.limits)
+        if root is not None:
+            fingerprint, scanned = resume.submission_fingerprint(root, run.rubric.limits)
+    except (safefs.TooLarge, OSError) as err:
+        why = err.reason if isinstance(err, safefs.TooLarge) else \
+            f"its folder could not be read ({safefs.shown(str(err), 200)})"
+        _publish(student_dir, results.nothing_to_grade(run.rubric, folder, f"{name}: not graded: {why}."))
+        _forget_stamp(student_dir)
+        return name, "refused", 0.0, why
     if root is None:
         _publish(student_dir, results.nothing_to_grade(
             run.rubric, folder, f"{name}: no {PACKAGE}/ folder found in the submission."))
-        return name, "no package", 0.0
-    source = resume.stamp(root, grader)
+        _forget_stamp(student_dir)
+        return name, "no package", 0.0, ""
+    note = scanned.note(PACKAGE)
+    source = resume.stamp(fingerprint, grader)
     if not run.regrade and not run.only and resume.is_current(student_dir, source, stored_file):
-        return name, "unchanged", 0.0
+        return name, "unchanged", 0.0, ""
     if run.only:
         partial = os.path.join(student_dir, f"partial-{run.only}.json")
         reports = ["--results", os.devnull, "--report", f"result={partial}"]
@@ -165,18 +186,53 @@ def grade_student(name, folder, run, grader):
         _write_log(student_dir, f"grading took longer than {STUDENT_TIMEOUT} s")
     if status == "graded" and run.only:
         _merge_check(student_dir, partial, run.only)
-    elif status == "graded":
+    if status == "graded" and _internal_errors(stored_file):
+        # The grader failed on its side: never a zero for the student, never reused (no stamp).
+        _write_log(student_dir, proc.stdout + proc.stderr)
+        return name, "internal error", time.perf_counter() - start, _internal_errors(stored_file)[0]
+    if status == "graded":
+        _add_note(student_dir, note)
+    if status == "graded" and not run.only:
         reporters.write_text(os.path.join(student_dir, resume.STAMP), source + "\n")
-    return name, status, time.perf_counter() - start
+    return name, status, time.perf_counter() - start, note
+
+
+def _internal_errors(stored_file):
+    """The internal errors of a stored Result (the grader's faults), [] when none or unreadable."""
+    try:
+        return list(stored.read(stored_file).internal_errors)
+    except (OSError, ValueError):
+        return []
+
+
+def _forget_stamp(student_dir):
+    """A zero Result written here replaces any earlier grade: the next run must not call it unchanged."""
+    path = os.path.join(student_dir, resume.STAMP)
+    if os.path.lexists(path):
+        os.remove(path)
+
+
+def _add_note(student_dir, note):
+    """Add ``note`` (what was left out of the submission) to the stored Result, once."""
+    if not note:
+        return
+    stored_file = os.path.join(student_dir, RESULT_FILE)
+    try:
+        result = stored.read(stored_file)
+    except (OSError, ValueError):
+        return
+    if note not in result.notes:
+        _publish(student_dir, dataclasses.replace(result, notes=[*result.notes, note]))
 
 
 def not_collected(name, row, run):
-    """The zero Result for a student whom collect could not collect; returns (name, status, seconds)."""
+    """The zero Result for a student whom collect could not collect; returns (name, status, seconds, why)."""
     student_dir = os.path.join(run.out, "students", name)
     os.makedirs(student_dir, exist_ok=True)
     why = (row.get("problems") or "").strip() or "no repository collected"
     _publish(student_dir, results.nothing_to_grade(run.rubric, name, f"{name}: nothing was collected ({why})."))
-    return name, "not collected", 0.0
+    _forget_stamp(student_dir)
+    return name, "not collected", 0.0, why
 
 
 def _publish(student_dir, result):
@@ -209,6 +265,11 @@ def run_grade_all(args):
 
     run = ClassRun.from_args(args)
     sandbox.harden_grader()
+    try:  # before anyone is graded: a broken sandbox or interpreter is the instructor's to fix
+        sandbox.verify(run.sandbox, run.rubric.limits)
+    except sandbox.SandboxBroken as err:
+        print(f"error: nobody was graded: the grader could not start its sandbox: {err}", file=sys.stderr)
+        return 3
     grader = run.grader_fingerprint()
     students = sorted(d for d in os.listdir(run.submissions)
                       if os.path.isdir(os.path.join(run.submissions, d)) and not d.startswith("."))
@@ -231,13 +292,16 @@ def run_grade_all(args):
                    if name not in missing else pool.submit(not_collected, name, manifest[name], run)
                    for name in students]
         for done, future in enumerate(concurrent.futures.as_completed(futures), 1):
-            name, status, seconds = future.result()
+            name, status, seconds, why = future.result()
             statuses[name] = status
-            print(f"[{done}/{len(students)}] {name}: {status}" + (f" ({seconds:.1f} s)" if seconds else ""),
+            print(f"[{done}/{len(students)}] {one_line(name, 120)}: {status}"
+                  + (f" ({seconds:.1f} s)" if seconds else "")
+                  + (f": {one_line(why, 400)}" if why and status in ("refused", "internal error") else ""),
                   flush=True)
     elapsed = time.perf_counter() - start
     summary = class_report.write(run.out, students, rubric, statuses, manifest, written_scores)
-    failed = [name for name, status in statuses.items() if status == "grader failed"]
+    failed = [one_line(name, 120) for name, status in statuses.items()
+              if status in ("grader failed", "internal error")]
     print(f"Done in {elapsed:.0f} s: mean score {summary['mean']:.1f} / {rubric.total}; "
           f"wrote grades.csv, report.md, scores.png, checks.png to {run.out}/")
     if failed:

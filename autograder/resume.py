@@ -1,19 +1,46 @@
 """Resuming a class run: has this student's grade already been computed by this grader?
 
-A grade stands while two fingerprints stand: the submission's (sha256 over
-the names and bytes of its Python files) and the grader's (the rubric and
-every check file that can run, the engine included).  ``grade-all`` writes
-``students/<name>/source.sha256`` holding both after each successful
-grading, and skips a student whose stamp still matches.
+A grade stands while two fingerprints stand: the submission's and the
+grader's.  The submission's is ``safefs.fingerprint`` of its package folder:
+sha256 over exactly what the box copies (every regular file's name and bytes,
+streamed; every link's target text, never followed; folders; the names of
+pipes and devices, never opened), within the rubric's ``limits``
+(``submission_mb``, ``submission_files``, ``submission_depth``: over them,
+``safefs.TooLarge``).  The grader's covers the rubric and every check file
+that can run, the engine included (its Python files: the instructor's, read
+as they are).  ``grade-all`` writes ``students/<name>/source.sha256`` holding
+both after each successful grading, and skips a student whose stamp still
+matches, unless the stored Result has an internal error (the grader's fault
+is never served again as "unchanged").
 """
 import hashlib
+import json
 import os
 
+from . import safefs
+
 STAMP = "source.sha256"
+PACKAGE = "lab6_generative"
+
+
+def submission_fingerprint(submission_root, limits=None):
+    """(sha256 hex, safefs.Report) of ``submission_root``'s package, as the box copies it.
+
+    ``limits``: the rubric's (a rubric.Limits; None: the defaults).  Raises
+    ``safefs.TooLarge`` (one sentence naming the limit) when the package holds
+    more bytes, files or folder levels than they allow; ``Report.skipped``
+    lists the pipes, devices and sockets that were never opened.
+    """
+    return safefs.fingerprint(os.path.join(submission_root, PACKAGE), limits)
 
 
 def fingerprint(folder):
-    """sha256 over the names and bytes of the Python files under ``folder`` (hidden folders skipped)."""
+    """sha256 over the names and bytes of the Python files under ``folder`` (hidden folders skipped).
+
+    For the grader's own folders only (the autograder package, the rubric's
+    extra check folders): the instructor's files, trusted, links followed.
+    Student folders go through ``submission_fingerprint``.
+    """
     digest = hashlib.sha256()
     for root, dirs, files in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != "__pycache__")
@@ -36,17 +63,25 @@ def grader_fingerprint(rubric_path, grader_dir, checks_dirs=()):
     return digest.hexdigest()
 
 
-def stamp(submission_root, grader):
-    """What is recorded for a graded submission: its fingerprint and the grader's."""
-    return f"{fingerprint(submission_root)} {grader}"
+def stamp(source, grader):
+    """What is recorded for a graded submission: its fingerprint (``submission_fingerprint``) and the grader's."""
+    return f"{source} {grader}"
 
 
 def is_current(student_dir, expected, result_file):
-    """True when ``result_file`` exists and the stamp in ``student_dir`` equals ``expected``."""
+    """True when ``result_file`` holds a Result without internal errors and the stamp in ``student_dir``
+    equals ``expected``.
+
+    A Result with an internal error (the grader's fault, not the student's) is
+    never reused: the next run grades that student again.
+    """
     if not os.path.exists(result_file):
         return False
     try:
-        with open(os.path.join(student_dir, STAMP), encoding="utf-8") as f:
-            return f.read().strip() == expected
-    except OSError:
+        if safefs.read_text(os.path.join(student_dir, STAMP), 4096).strip() != expected:
+            return False
+        with open(result_file, encoding="utf-8") as f:
+            stored = json.load(f)
+        return isinstance(stored, dict) and not stored.get("internal_errors")
+    except (OSError, ValueError, safefs.TooLarge):
         return False

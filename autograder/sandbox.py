@@ -37,6 +37,7 @@ import sys
 import tempfile
 import time
 
+from . import safefs
 from .errors import UsageError
 
 MECHANISMS = ("bwrap", "landlock", "none")
@@ -51,7 +52,6 @@ GRADER_DIR = os.path.dirname(os.path.abspath(__file__))
 WORKER_MODULES = ("__init__.py", "worker_main.py", "student.py", "probes.py", "wire.py", "confine.py")
 INSIDE = "/sandbox"           # where bwrap mounts the box
 SANDBOX_UID = 65534           # the uid inside bubblewrap's user namespace ("nobody")
-MAX_COPY_BYTES = 8 * 2**20    # larger files in the package are not copied into the box
 ETC_FILES = ("/etc/ld.so.cache", "/etc/localtime", "/etc/nsswitch.conf", "/etc/passwd", "/etc/group")
 
 
@@ -273,19 +273,10 @@ def _bwrap_runtime_args():
     return args
 
 
-def _copy_package(submission, target):
-    """Copy the submission's package: links stay links (never followed), caches and large files stay out."""
-    def ignore(folder, names):
-        skipped = {"__pycache__", ".git"}
-        for name in names:
-            path = os.path.join(folder, name)
-            if name.endswith((".pyc", ".pyo")) or (
-                    not os.path.islink(path) and os.path.isfile(path) and os.path.getsize(path) > MAX_COPY_BYTES):
-                skipped.add(name)
-        return skipped
-
-    shutil.copytree(os.path.join(submission, PACKAGE), os.path.join(target, PACKAGE), symlinks=True,
-                    ignore=ignore)
+def _copy_package(submission, target, limits=None):
+    """Copy the submission's package with ``safefs.copy_tree``: links stay links (never followed), pipes
+    and devices are never opened, caches stay out, all within the rubric's submission limits."""
+    return safefs.copy_tree(os.path.join(submission, PACKAGE), os.path.join(target, PACKAGE), limits)
 
 
 class Box:
@@ -295,7 +286,7 @@ class Box:
     the chosen mechanism, and the paths the worker will see.
     """
 
-    def __init__(self, mechanism, submission):
+    def __init__(self, mechanism, submission, limits=None):
         self.mechanism = mechanism
         self.root = tempfile.mkdtemp(prefix="autograder-worker-")
         try:
@@ -303,7 +294,7 @@ class Box:
             os.makedirs(grader)
             for name in WORKER_MODULES:
                 shutil.copy(os.path.join(GRADER_DIR, name), os.path.join(grader, name))
-            _copy_package(os.path.abspath(submission), os.path.join(self.root, "submission"))
+            _copy_package(os.path.abspath(submission), os.path.join(self.root, "submission"), limits)
             os.makedirs(os.path.join(self.root, "scratch"))
             for folder in ("grader", "submission"):
                 _read_only(os.path.join(self.root, folder))
@@ -368,24 +359,19 @@ class Box:
 
 
 def _remove_tree(root):
-    """rmtree, first making read-only folders writable again (never following links)."""
-    for folder, dirs, files in os.walk(root):
-        for name in dirs:
-            try:
-                os.chmod(os.path.join(folder, name), 0o700, follow_symlinks=False)
-            except (OSError, NotImplementedError):
-                pass
-    shutil.rmtree(root, ignore_errors=True)
+    """Delete a box: iteratively, never following links, read-only folders too (``safefs.remove_tree``;
+    a worker may have nested a thousand folders in its scratch folder)."""
+    safefs.remove_tree(root)
 
 
 def _read_only(folder):
-    for root, dirs, files in os.walk(folder):
-        for name in files:
-            path = os.path.join(root, name)
-            if not os.path.islink(path):
-                os.chmod(path, 0o444)
-        for name in dirs:
-            os.chmod(os.path.join(root, name), 0o555)
+    """Make a copy of ours read-only (files 0444, folders 0555), never following links."""
+    for entry in safefs.walk(folder, safefs.Bounds(2**62, 10**7, 10**4, "the box")):
+        if entry.kind == "file":
+            os.chmod(entry.path, 0o444)
+    for entry in reversed(list(safefs.walk(folder, safefs.Bounds(2**62, 10**7, 10**4, "the box")))):
+        if entry.kind == "dir":
+            os.chmod(entry.path, 0o555)
     os.chmod(folder, 0o555)
 
 

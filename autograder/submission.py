@@ -5,34 +5,27 @@ A submission is a folder with ``lab6_generative/`` in it: at the top (what
 folder, a Gradescope upload of a whole repository).  ``find_package`` looks
 breadth first, shallowest first, in sorted order, never into hidden folders
 and never through symbolic links (a link could point anywhere on the grader's
-machine).
+machine), listing at most ``limits.submission_files`` entries in all
+(``safefs.TooLarge`` beyond: a folder of a million entries is not listed
+whole).  The search is ``safefs.find_package``: the one module that reads
+student folders.
 """
 import os
 
+from . import safefs
 from .errors import UsageError
 
 PACKAGE = "lab6_generative"
 
 
-def find_package(folder, max_depth=0):
+def find_package(folder, max_depth=0, limits=None):
     """The folder at most ``max_depth`` levels below ``folder`` that holds ``lab6_generative/``, or None.
 
     With several at the same (shallowest) depth the first in sorted order wins.
+    ``limits`` (a rubric.Limits; None: the defaults) bounds how many entries
+    are listed: ``safefs.TooLarge`` (a UsageError, one sentence) beyond.
     """
-    level = [folder]
-    for _ in range(max_depth + 1):
-        below = []
-        for current in sorted(level):
-            candidate = os.path.join(current, PACKAGE)
-            if os.path.isdir(candidate) and not os.path.islink(candidate):
-                return current
-            try:
-                entries = sorted(os.scandir(current), key=lambda e: e.name)
-            except OSError:
-                continue
-            below += [e.path for e in entries if e.is_dir(follow_symlinks=False) and not e.name.startswith(".")]
-        level = below
-    return None
+    return safefs.find_package(folder, PACKAGE, max_depth, limits)
 
 
 def require_package(folder):

@@ -237,7 +237,7 @@ class Worker:
     def __init__(self, submission, limits, capture, mechanism, extra_settings=None):
         self.mechanism = mechanism
         self.reply_cap = int(limits.reply_mb * 2**20)
-        self.box = sandbox.Box(mechanism, submission)
+        self.box = sandbox.Box(mechanism, submission, limits)
         self.killed_because = None
         self.worker_id = secrets.token_hex(8)
         self._lock = threading.Lock()

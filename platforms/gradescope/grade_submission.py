@@ -26,6 +26,7 @@ import tempfile
 
 # The grader shipped in this zip (source/grader): the same engine, rubric reader and reporters as everywhere.
 sys.path.insert(0, os.path.join(os.environ.get("AUTOGRADER_DIR", "/autograder"), "source", "grader"))
+from autograder import safefs  # noqa: E402
 from autograder.submission import PACKAGE, find_package  # noqa: E402
 GRADE_TIMEOUT = 20 * 60  # seconds; Gradescope's own limit is set in its settings (default 10 min)
 
@@ -44,57 +45,80 @@ def paths():
     }
 
 
-def loose_modules(submission, base_package):
-    """{module file name: path} of uploaded files that replace modules of the package."""
+def loose_modules(submission, base_package, limits):
+    """{module file name: path} of uploaded regular files that replace modules of the package.
+
+    The upload is hostile data read as root: ``safefs.walk`` never follows a
+    link, never opens a pipe or device, and stops at the rubric's limits.
+    """
     wanted = {n for n in os.listdir(base_package) if n.endswith(".py")}
     found = {}
-    for folder, dirs, files in os.walk(submission):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for name in sorted(files):
-            path = os.path.join(folder, name)
-            if name in wanted and name not in found and not os.path.islink(path):  # never follow a link
-                found[name] = path
+    for entry in safefs.walk(submission, limits):
+        name = entry.rel.rsplit("/", 1)[-1]
+        if entry.kind == "file" and name in wanted and name not in found and not any(
+                part.startswith(".") for part in entry.rel.split("/")[:-1]):
+            found[name] = entry.path
     return found
 
 
-def assemble(submission, source, work):
+def _copy_module(src, target, limit):
+    """Copy one uploaded regular file (never a link, pipe or device; at most ``limit`` bytes)."""
+    fd, info = safefs.open_regular(src)
+    try:
+        if info.st_size > limit:
+            raise safefs.TooLarge(f"{os.path.basename(src)} is larger than {limit // 2**20} MB", "submission_mb")
+        data, left = [], info.st_size
+        while left > 0:
+            chunk = os.read(fd, min(left, 2**20))
+            if not chunk:
+                break
+            data.append(chunk)
+            left -= len(chunk)
+    finally:
+        os.close(fd)
+    with open(target, "wb") as f:
+        f.write(b"".join(data))
+
+
+def assemble(submission, source, work, limits):
     """A folder containing the submission's ``lab6_generative/``; None if there is nothing to grade.
 
     The copy lives in ``work`` (readable by everyone, writable by the grader
-    only), so student code never runs from Gradescope's own folders.
+    only), so student code never runs from Gradescope's own folders.  Raises
+    ``safefs.TooLarge`` when the submission is over the rubric's limits.
     """
     target = os.path.join(work, "submission")
-    top = find_package(submission, max_depth=3)
+    top = find_package(submission, max_depth=3, limits=limits)
     if top is not None:
         log(f"found {os.path.relpath(os.path.join(top, PACKAGE), submission)}/ in the submission")
         # Links are copied as links, never followed: this runs as root, and a link to
         # /autograder/source would otherwise copy the hidden checks within the student's reach.
-        shutil.copytree(os.path.join(top, PACKAGE), os.path.join(target, PACKAGE), symlinks=True,
-                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        safefs.copy_tree(os.path.join(top, PACKAGE), os.path.join(target, PACKAGE), limits)
     else:
         base = os.path.join(source, "base", PACKAGE)
-        modules = loose_modules(submission, base)
+        modules = loose_modules(submission, base, limits)
         if not modules:
             return None
         log(f"no {PACKAGE}/ folder; using the uploaded {', '.join(sorted(modules))} "
             "with the rest of the student release")
-        shutil.copytree(base, os.path.join(target, PACKAGE))
+        shutil.copytree(base, os.path.join(target, PACKAGE))   # our own release: trusted
         for name, src in modules.items():
-            shutil.copyfile(src, os.path.join(target, PACKAGE, name))
-    for folder, dirs, files in os.walk(work):
-        os.chmod(folder, 0o755)
-        for name in files:
-            if not os.path.islink(os.path.join(folder, name)):
-                os.chmod(os.path.join(folder, name), 0o644)
+            _copy_module(src, os.path.join(target, PACKAGE, name), int(limits.submission_mb * 2**20))
+    for entry in [safefs.Entry(work, "", "dir", 0, 0), *safefs.walk(work, limits)]:
+        if entry.kind == "dir":
+            os.chmod(entry.path, 0o755)
+        elif entry.kind == "file":
+            os.chmod(entry.path, 0o644)
     return target
 
 
-def nothing_to_grade(results_file, source):
+def nothing_to_grade(results_file, source, message=None):
     """results.json for a submission without the package: the engine's zero Result, through its reporter."""
     from autograder import reporters, results, rubric
 
-    message = (f"No {PACKAGE}/ folder (and no vae.py or schedules.py) in your submission. Submit your "
-               f"GitHub repository, or upload the folder {PACKAGE}/ or the files vae.py and schedules.py.")
+    message = message or (f"No {PACKAGE}/ folder (and no vae.py or schedules.py) in your submission. Submit "
+                          f"your GitHub repository, or upload the folder {PACKAGE}/ or the files vae.py and "
+                          "schedules.py.")
     loaded = rubric.load(os.path.join(source, "grader", "grading.yml"))
     reporters.write(results.nothing_to_grade(loaded, paths()["submission"], message), "gradescope", results_file)
 
@@ -132,7 +156,15 @@ def main():
     work = tempfile.mkdtemp(prefix="lab6-gradescope-")
     os.chmod(work, 0o755)
     try:
-        submission = assemble(p["submission"], p["source"], work)
+        from autograder import rubric
+
+        limits = rubric.load(os.path.join(p["source"], "grader", "grading.yml")).limits
+        try:
+            submission = assemble(p["submission"], p["source"], work, limits)
+        except safefs.TooLarge as err:
+            log(f"not graded: {err.reason}")
+            nothing_to_grade(p["results"], p["source"], f"Not graded: {err.reason}.")
+            return 0
         if submission is None:
             log("nothing to grade")
             nothing_to_grade(p["results"], p["source"])

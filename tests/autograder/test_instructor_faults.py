@@ -159,3 +159,36 @@ def test_the_worker_has_no_sockets_memfd_shared_memory_or_writable_root(tmp_path
     assert "returned str 'none'" in text, text[:3000]  # every escape failed inside the worker
     for leftover in ("/dev/shm/escape", "/escape", "/tmp/escape"):
         assert not os.path.exists(leftover)
+
+
+def _grade_all(args, executable=None):
+    code = ("import runpy, sys\n"
+            + (f"sys.executable = {executable!r}\n" if executable else "")
+            + f"sys.argv = ['autograder', 'grade-all', *{[str(a) for a in args]!r}]\n"
+            "sys.exit(runpy.run_module('autograder', run_name='__main__'))\n")
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=600)
+
+
+def test_grade_all_grades_nobody_when_its_sandbox_is_broken(tmp_path):
+    build_submission(tmp_path / "class" / "alice")
+    out = tmp_path / "grades"
+    proc = _grade_all([tmp_path / "class", "--out", out, "--sandbox", "bwrap"],
+                      executable="/nonexistent/venv/bin/python")
+    assert proc.returncode == 3 and "nobody was graded" in proc.stderr and "/nonexistent/venv/bin/python" in proc.stderr
+    assert not (out / "grades.csv").exists() and "Traceback" not in proc.stderr
+
+
+def test_an_internal_error_is_an_empty_row_not_a_zero_and_is_graded_again(tmp_path):
+    from support.submissions import rubric_copy
+
+    build_submission(tmp_path / "class" / "alice")
+    build_submission(tmp_path / "class" / "bob", stubs=True)
+    broken = rubric_copy(tmp_path, limits={"import_timeout": 0.001})
+    out = tmp_path / "grades"
+    for attempt in range(2):  # the second run grades them again: an internal error is never reused
+        proc = _grade_all([tmp_path / "class", "--out", out, "--rubric", broken])
+        assert proc.returncode == 3, proc.stdout + proc.stderr
+        assert "alice: internal error (" in proc.stdout and "bob: internal error (" in proc.stdout, proc.stdout
+        rows = (out / "grades.csv").read_text().splitlines()
+        assert [row.split(",")[:2] for row in rows[1:]] == [["alice", ""], ["bob", ""]]
+        assert "internal error" in (out / "report.md").read_text()

@@ -620,3 +620,98 @@ def test_the_command_line_rejects_a_bad_deadline_in_one_line(tmp_path):
                           timeout=120)
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
     assert "--deadline '2026-12-01' has no timezone" in proc.stderr
+
+
+# ---------------------------------------------------------------- size caps: what a checkout would write
+
+def _blob_under_many_names(remote, hours, blob, names):
+    """A commit whose tree holds one blob (file ``blob``) under each of ``names``, made without writing them
+    out (the working copy stays small: this is what a student can push in a few kilobytes)."""
+    sha = remote.git("hash-object", "-w", str(blob))
+    for name in names:
+        remote.git("update-index", "--add", "--cacheinfo", f"100644,{sha},{name}")
+    when = at(hours)
+    remote.git("commit", "-q", "-m", "many names", GIT_AUTHOR_DATE=when, GIT_COMMITTER_DATE=when)
+    return remote.git("rev-parse", "HEAD")
+
+
+def _folder_bytes(folder):
+    total = 0
+    for root, _, files in os.walk(folder):
+        total += sum(os.lstat(os.path.join(root, name)).st_size for name in files)
+    return total
+
+
+def test_a_repository_that_would_check_out_too_much_is_refused_and_the_others_collected(
+        gitconfig, collect_env, capsys, tmp_path, monkeypatch):
+    """One 12 MB blob under 30 names: a tiny push, a 360 MB checkout.  Over limits.repository_mb (100 here)
+    nothing is checked out, manifest.csv says why, and the rest of the class is collected."""
+    from autograder import collect as collect_mod
+
+    plain, _, _ = gitconfig
+    remotes = {name: Remote(tmp_path / "remotes", name, plain) for name in ("bomb", "grow", "ok", "wide")}
+    blob = tmp_path / "zeros.bin"
+    blob.write_bytes(b"\0" * (12 * 2**20))          # compresses to almost nothing: cheap to push
+    remotes["ok"].commit(-2)
+    remotes["grow"].commit(-3)
+    remotes["bomb"].commit(-5)
+    bomb = _blob_under_many_names(remotes["bomb"], -4, blob, [f"lab6_generative/copy{i:02}.bin" for i in range(30)])
+    remotes["wide"].commit(-2, files={f"lab6_generative/m{i}.py": "" for i in range(15)})
+    for remote in remotes.values():
+        remote.push()
+    roster = write_roster(tmp_path / "roster.csv", [[name, f"remotes/{name}.git", "", "", ""] for name in remotes])
+    data = yaml.safe_load((ROOT / "grading.yml").read_text())
+    data["limits"]["repository_mb"] = 100
+    small = tmp_path / "grading-small.yml"
+    small.write_text(yaml.safe_dump(data, sort_keys=False))
+    monkeypatch.setattr(collect_mod, "MAX_REPOSITORY_ENTRIES", 12)   # 'wide' holds 16 files and folders
+    out = tmp_path / "collected"
+    args = [roster, "--deadline", DEADLINE, "--out", out, "--rubric", small]
+
+    code, stdout, stderr = collect(capsys, *args)
+    assert code == 0, stderr
+    rows = read_manifest(out)
+    assert rows["bomb"]["commit"] == "" and rows["bomb"]["problems"] == (
+        f"too large: commit {bomb[:10]} would check out more than 100 MB of files (every path counts, one blob "
+        f"under many names too; the limit is limits.repository_mb in grading.yml); nothing checked out")
+    assert not (out / "bomb").exists() and not list(out.glob(".partial-*"))
+    assert "more than 12 files and folders (the limit is collect's limit for one repository)" in \
+        rows["wide"]["problems"] and not (out / "wide").exists()
+    for name in ("ok", "grow"):
+        assert rows[name]["commit"] and rows[name]["problems"] == ""
+        assert (out / name / "lab6_generative" / "vae.py").is_file()
+    assert "bomb: not collected: too large" in stdout
+    assert _folder_bytes(out) < 5 * 2**20, "nothing of the 360 MB was written"
+
+    # A student collected before pushes the same: the new commit is refused, and the old checkout is not
+    # left behind to be graded as if it were the new one.
+    _blob_under_many_names(remotes["grow"], -1, blob, [f"lab6_generative/copy{i:02}.bin" for i in range(30)])
+    remotes["grow"].push()
+    assert collect(capsys, *args)[0] == 0
+    rows = read_manifest(out)
+    assert rows["grow"]["commit"] == "" and "too large" in rows["grow"]["problems"]
+    assert not (out / "grow" / "lab6_generative").exists() and (out / "grow" / ".git").is_dir()
+    assert rows["ok"]["commit"] and (out / "ok" / "lab6_generative" / "vae.py").is_file()
+    assert _folder_bytes(out) < 5 * 2**20
+
+
+def test_the_checkout_size_is_read_as_git_streams_it(gitconfig, tmp_path):
+    """checkout_problem stops reading ls-tree at the first bound crossed, and counts every path."""
+    from autograder import collect as collect_mod, rubric as rubric_mod
+    import dataclasses
+
+    plain, _, _ = gitconfig
+    remote = Remote(tmp_path / "remotes", "r", plain)
+    blob = tmp_path / "blob.bin"
+    blob.write_bytes(b"x" * 3000)
+    sha = _blob_under_many_names(remote, -1, blob, [f"d/f{i}" for i in range(400)])
+    git = collect_mod.Git(30)
+    limits = dataclasses.replace(rubric_mod.Limits(), repository_mb=1)
+    assert collect_mod.checkout_problem(git, str(remote.work), sha, limits) == (
+        f"too large: commit {sha[:10]} would check out more than 1 MB of files (every path counts, one blob under "
+        f"many names too; the limit is limits.repository_mb in grading.yml); nothing checked out")
+    roomy = dataclasses.replace(limits, repository_mb=2)
+    assert collect_mod.checkout_problem(git, str(remote.work), sha, roomy) is None    # 1.2 MB
+    assert not collect_mod._running, "no git process is left running"
+    with pytest.raises(collect_mod.GitFailed):
+        collect_mod.checkout_problem(git, str(remote.work), "0" * 40, roomy)
