@@ -214,7 +214,15 @@ DENIED_CALLS = (
     "memfd_create", "memfd_secret", "shmget", "shmat", "msgget", "semget", "mq_open",
     # No sockets of any family: not even a Unix socket to a host service by its path.
     "socket", "socketpair",
+    # Landlock does not cover permissions, owners, times or extended attributes of what a worker can
+    # see (under a root grader: setuid bits on the runtime, an unreadable grading.yml).
+    "chmod", "fchmod", "fchmodat", "fchmodat2", "chown", "fchown", "lchown", "fchownat",
+    "utime", "utimes", "utimensat", "futimesat",
+    "setxattr", "lsetxattr", "fsetxattr", "removexattr", "lremovexattr", "fremovexattr",
+    # Signals by other routes than kill (Landlock scopes them only from ABI 6 on).
+    "pidfd_open", "pidfd_send_signal", "rt_sigqueueinfo", "rt_tgsigqueueinfo",
 )
+PR_SET_PDEATHSIG_CALL = 1  # prctl(PR_SET_PDEATHSIG, ...): the worker may not stop dying with the grader
 CLONE_THREAD = 0x00010000
 
 
@@ -242,6 +250,7 @@ def install_seccomp(own_pid):
     flt.add_rule(deny, "kill", sc.Arg(0, sc.NE, own_pid))
     flt.add_rule(deny, "tgkill", sc.Arg(0, sc.NE, own_pid))
     flt.add_rule(deny, "tkill")
+    flt.add_rule(deny, "prctl", sc.Arg(0, sc.EQ, PR_SET_PDEATHSIG_CALL))
     flt.load()
 
 
@@ -313,7 +322,16 @@ def escapes(settings):
     if hasattr(os, "memfd_create"):
         attempt("it could create an anonymous memory file (memfd_create)",
                 lambda: os.close(os.memfd_create("selftest")))
+    if settings.get("forbidden"):
+        attempt("it could change the permissions of a file of the host", lambda: os.chmod(settings["forbidden"], 0o600))
+        attempt("it could change the times of a file of the host", lambda: os.utime(settings["forbidden"], (0, 0)))
+    attempt("it could stop dying with the grader (prctl PR_SET_PDEATHSIG)", _reset_death_signal)
     attempt("it could write into /dev/shm", lambda: write_file(f"/dev/shm/autograder-selftest-{os.getpid()}"))
     if settings["mechanism"] == "bwrap":
         attempt("it could write into its root folder", lambda: write_file("/autograder-selftest"))
     return found
+
+
+def _reset_death_signal():
+    """prctl(PR_SET_PDEATHSIG, SIGKILL) again: harmless if allowed, and it must not be allowed."""
+    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)

@@ -33,7 +33,10 @@ import math
 import torch
 
 from .errors import BadResult
+from .student import MODULES
 from .text import clean
+
+_MODULES = set(MODULES.values())
 
 DTYPES = {torch.float16, torch.bfloat16, torch.float32, torch.float64, torch.uint8, torch.int8,
           torch.int16, torch.int32, torch.int64, torch.bool}
@@ -71,7 +74,8 @@ def raised_info(info):
            "mro": [_text(name, 100) for name in mro[:64]],
            "message": _text(info.get("message"), TEXT_LIMIT),
            "where": _text(info.get("where")) or None,
-           "during_import": _text(info.get("during_import"), 100) or None}
+           # only a module the grader imports can have failed to import: not free text
+           "during_import": info.get("during_import") if info.get("during_import") in _MODULES else None}
     if not out["mro"]:
         out["mro"] = [out["type"]]
     return out
@@ -126,7 +130,10 @@ def number(desc, what):
     if desc["is_real"]:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise BadResult(f"{what}: the reply claims a real number but holds {type(value).__name__}")
-        value = float(value)
+        try:
+            value = float(value)
+        except OverflowError:
+            raise BadResult(f"{what}: the reply holds an integer too large for a float") from None
     else:
         value = None
     return {"type": _text(desc.get("type"), 100), "repr": _text(desc.get("repr")),

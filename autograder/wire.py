@@ -98,7 +98,7 @@ def decode(text, blob):
         if isinstance(value, dict):
             if set(value) == {_REF}:
                 key = value[_REF]
-                if key not in tensors:
+                if not isinstance(key, str) or key not in tensors:
                     raise WireError(f"message refers to a missing tensor {key!r}")
                 return tensors[key]
             return {k: walk(v) for k, v in value.items()}
@@ -110,6 +110,10 @@ def decode(text, blob):
         return walk(tree)
     except RecursionError:
         raise WireError("unreadable message: nested too deeply") from None
+    except WireError:
+        raise
+    except Exception as err:  # whatever a malformed message makes go wrong is the sender's problem
+        raise WireError(f"unreadable message: {type(err).__name__}") from None
 
 
 def _remaining(deadline):

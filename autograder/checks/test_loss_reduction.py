@@ -21,7 +21,8 @@ def _kl(worker, mu, logvar, reduction):
 
 
 def _close(a, b):
-    return bool(((a - b).abs() <= 1e-9 * (1 + b.abs())).all())
+    """Equal within 1e-9 relative, and of the same shape (two returned shapes are never broadcast)."""
+    return a.shape == b.shape and bool(((a - b).abs() <= 1e-9 * (1 + b.abs())).all())
 
 
 def test_none_is_per_example(worker):
@@ -64,10 +65,12 @@ def test_mean_is_the_batch_average(worker):
             f"{what} = {fmt(mean.item())}, expected the batch average {fmt(per_example.mean().item())}{hint}")
     double_mu, double_logvar = torch.cat([MU, MU]), torch.cat([LOGVAR, LOGVAR])
     mean2, what = _kl(worker, double_mu, double_logvar, "mean")
+    assert mean2.shape == (), f"{what} returned shape {shape(mean2)}, expected a scalar"
     assert _close(mean2, per_example.mean()), (
         f"{what} (the batch of 6 twice) = {fmt(mean2.item())}, expected the same mean as for one copy, "
         f"{fmt(per_example.mean().item())}")
     sum2, what = _kl(worker, double_mu, double_logvar, "sum")
+    assert sum2.shape == (), f"{what} returned shape {shape(sum2)}, expected a scalar"
     assert _close(sum2, 2 * per_example.sum()), (
         f"{what} (the batch of 6 twice) = {fmt(sum2.item())}, expected twice the total of one copy, "
         f"{fmt(2 * per_example.sum().item())}")
@@ -77,6 +80,10 @@ def test_sums_over_latent_dimensions(worker):
     """the KL adds up over the latent dimensions (a sum, not a mean)"""
     one, _ = _kl(worker, torch.tensor([[1.0]], dtype=torch.float64), torch.tensor([[0.5]], dtype=torch.float64), "none")
     four, what = _kl(worker, torch.ones(1, 4, dtype=torch.float64), torch.full((1, 4), 0.5, dtype=torch.float64), "none")
+    for got, latent in ((one, 1), (four, 4)):
+        assert got.shape == (1,), (
+            f"kl_divergence(mu, logvar, reduction='none') for mu of shape (1, {latent}) returned shape "
+            f"{shape(got)}, expected (1,): one value per example")
     hint = ": it averages over the latent dimensions; sum over them" if _close(four, one) else ""
     assert _close(four, 4 * one), (
         f"{what} for 4 identical latent dimensions = {fmt(four)}, expected 4 times the KL of one "

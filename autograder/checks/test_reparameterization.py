@@ -40,6 +40,8 @@ def test_gradients(worker):
     out = worker.call("reparameterize", what=what, mu=mu, logvar=logvar, seed=3, grad_weight=weight)
     desc = out["outs"][0]
     z = tensor_of(desc, what)
+    assert z.shape == mu.shape, f"{what}: z has shape {tuple(z.shape)}, expected {tuple(mu.shape)} (the shape of mu)"
+    z = z.to(mu.dtype)
     assert desc["requires_grad"], (
         "z = reparameterize(mu, logvar) does not require grad although mu and logvar do, so no gradient "
         "reaches the encoder: .detach(), torch.no_grad() or numpy cut the graph; write z = mu + eps * std")

@@ -94,6 +94,22 @@ def test_numbers_must_be_what_they_claim():
     assert replies.number({"is_real": False, "value": 3.0, "type": "str", "repr": "x"}, "w")["value"] is None
 
 
+def test_malformed_values_are_bad_results_never_internal_errors():
+    from autograder import wire
+
+    with pytest.raises(errors.BadResult, match="too large for a float"):
+        replies.number({"is_real": True, "value": 10**400, "type": "int", "repr": "1e400"}, "kl_warmup")
+    with pytest.raises(wire.WireError):
+        wire.decode(json.dumps({"ok": {"__tensor__": ["t0"]}}).encode(), b"")
+    with pytest.raises(wire.WireError):
+        wire.decode(json.dumps({"ok": {"__tensor__": "t9"}}).encode(), b"")
+    forged = replies.raised_info({"type": "X", "mro": ["X"], "message": "m",
+                                  "during_import": "not graded: the grader failed on its side, not yours"})
+    assert forged["during_import"] is None
+    assert replies.raised_info({"type": "X", "during_import": "lab6_generative.vae"})["during_import"] == \
+        "lab6_generative.vae"
+
+
 def test_the_grader_never_broadcasts_two_returned_shapes():
     with pytest.raises(AssertionError, match=r"\(4, 1\) and \(1, 4\)"):
         support.mismatch(torch.zeros(4, 1), torch.zeros(1, 4), 1e-6)
@@ -188,3 +204,11 @@ def test_the_grading_process_limits_its_own_memory(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert int(out.stdout) == 5000 * 2**20
     assert rubric.load().limits.grader_memory_mb >= 4096
+
+
+@pytest.mark.slow
+def test_shapes_that_change_with_the_input_lose_points_without_internal_errors(tmp_path, monkeypatch):
+    monkeypatch.setenv("AUTOGRADER_SANDBOX", "bwrap")
+    result = grade(str(_build(tmp_path, "kl_empty_when_one_latent")), only="loss_reduction")
+    assert not result.internal_errors and result.score < 15
+    assert "expected (1,): one value per example" in failures(result)

@@ -9,7 +9,9 @@
 - Inside the worker, under both sandboxes: no socket of any family (a Unix
   socket listening on the host gets no connection), no ``memfd_create``, no
   System V shared memory, nothing written outside the scratch folder (bwrap's
-  own tmpfs root and /dev, and /dev/shm, are read-only).
+  own tmpfs root and /dev, and /dev/shm, are read-only), no chmod or utime of
+  a host file (Landlock does not cover them: seccomp does), no way to stop
+  dying with the grader (prctl PR_SET_PDEATHSIG).
 """
 import json
 import os
@@ -113,6 +115,13 @@ def write(path):
     with open(path, "wb") as f:
         f.write(b"x" * 1024)
 attempt("/dev/shm", lambda: write("/dev/shm/escape"))
+attempt("chmod", lambda: os.chmod(HOST_FILE, 0o6777))
+attempt("utime", lambda: os.utime(HOST_FILE, (0, 0)))
+def undying():
+    import ctypes
+    if ctypes.CDLL(None, use_errno=True).prctl(1, 0, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl")
+attempt("prctl PR_SET_PDEATHSIG", undying)
 attempt("root", lambda: write("/escape"))
 attempt("/tmp", lambda: write("/tmp/escape"))
 return "none" if not found else ",".join(found)
@@ -144,7 +153,12 @@ def test_the_worker_has_no_sockets_memfd_shared_memory_or_writable_root(tmp_path
     stop = threading.Event()
     thread = threading.Thread(target=accept, daemon=True)
     thread.start()
-    body = ESCAPES.replace("HOST_SOCKET", repr(path)).strip().replace("\n", "\n    ")
+    host_file = tmp_path / "host-file.py"
+    host_file.write_text("# the grader's\n")
+    os.chmod(host_file, 0o644)
+    before = os.stat(host_file)
+    body = (ESCAPES.replace("HOST_SOCKET", repr(path)).replace("HOST_FILE", repr(str(host_file)))
+            .strip().replace("\n", "\n    "))
     code = "def kl_warmup(epoch, warmup_epochs, beta_max=1.0):\n    " + body + "\n"
     submission = build_submission(tmp_path / "s", module_code={"schedules": code})
     monkeypatch.setenv("AUTOGRADER_SANDBOX", mechanism)
@@ -157,6 +171,8 @@ def test_the_worker_has_no_sockets_memfd_shared_memory_or_writable_root(tmp_path
     assert got == []
     text = "\n".join(t.message for t in result.tests)
     assert "returned str 'none'" in text, text[:3000]  # every escape failed inside the worker
+    after = os.stat(host_file)
+    assert (after.st_mode, after.st_mtime_ns) == (before.st_mode, before.st_mtime_ns)
     for leftover in ("/dev/shm/escape", "/escape", "/tmp/escape"):
         assert not os.path.exists(leftover)
 
