@@ -25,6 +25,7 @@ of their own, never a line of their own).  Both files are written as UTF-8.
 import collections
 import csv
 import io
+import math
 import os
 import re
 
@@ -122,6 +123,16 @@ def _reason(status, name, given, result, manifest):
     return ""
 
 
+def _late_reason(rubric, final):
+    """'2 days late: -20', and what the penalty took when the grade could not lose all of it."""
+    if not rubric.late:
+        return f"{final.minutes_late:g} minutes late (no late: policy in the rubric, no penalty)"
+    nominal = rubric.late.penalty(math.inf, final.minutes_late)
+    if final.final is not None and math.isfinite(nominal) and final.penalty < nominal:
+        return f"{final.late} (took {final.penalty:g}: a grade is never below 0)"
+    return final.late
+
+
 def write(out_dir, students, rubric, statuses, manifest=None, written_scores=None, reasons=None):
     """Write grades.csv, report.md, scores.png and checks.png; return summary numbers.
 
@@ -172,7 +183,7 @@ def write(out_dir, students, rubric, statuses, manifest=None, written_scores=Non
         final = finals[name]
         if state[name] == "graded" and final.minutes_late is not None and final.minutes_late > grace:
             state[name] = "late"
-            why[name] = final.late or f"{final.minutes_late:g} minutes late"
+            why[name] = _late_reason(rubric, final)
         elif state[name] not in CODE_RAN:
             why[name] = _reason(state[name], name, reasons.get(name), stored[name], manifest)
     counted = [name for name in students if state[name] in SCORED]
@@ -198,7 +209,8 @@ def write(out_dir, students, rubric, statuses, manifest=None, written_scores=Non
     lines = [f"# Class report: {len(counted)} of {len(students)} students have a score", "",
              "Status: " + ", ".join(f"{status} {tally[status]}" for status in STATUSES if tally[status]) + "."]
     if len(counted) < len(students):
-        lines.append("The figures below count the students with a score (no package and refused as 0); "
+        zeros = " (no package and refused as 0)" if tally["no package"] or tally["refused"] else ""
+        lines.append(f"The figures below count the students with a score{zeros}; "
                      "the students listed at the end without one are not counted.")
     lines += ["", f"Mean score {mean:.1f} / {rubric.total}; median {_median(totals):.0f}; "
                   f"full marks: {sum(t == rubric.total for t in totals)}.", "",
@@ -212,7 +224,7 @@ def write(out_dir, students, rubric, statuses, manifest=None, written_scores=Non
         common = "<br>".join(f"{markdown(text)} ({count})" for text, count in
                              messages[check.id].most_common(TOP_MESSAGES)) or "-"
         lines.append(f"| {check.id} | {check.points} | {rate} | {common} |")
-    lines += _semester_lines(rubric, finals, manifest, written_scores, state)
+    lines += _semester_lines(rubric, finals, manifest, written_scores, state, why)
     apart = [name for name in students if state[name] not in CODE_RAN]
     if apart:
         lines += ["", "## Not graded", ""]
@@ -223,7 +235,7 @@ def write(out_dir, students, rubric, statuses, manifest=None, written_scores=Non
     return {"mean": mean, "graded": graded, "counted": len(counted), "missing": tally["missing"]}
 
 
-def _semester_lines(rubric, finals, manifest, written_scores, state):
+def _semester_lines(rubric, finals, manifest, written_scores, state, why):
     """The report's part on final grades: late work, written answers still to grade.
 
     Missing students (``state``) have a final grade of 0 but are not in its mean, nor in the
@@ -239,7 +251,7 @@ def _semester_lines(rubric, finals, manifest, written_scores, state):
              "", f"{len(have)} of {len(finals)} students have a final grade"
              + (f"; mean {sum(done) / len(done):.1f}" if done else "")
              + (f" (without the {absent} missing)" if absent and done else "") + "."]
-    late = sorted((name, f.late) for name, f in present.items()
+    late = sorted((name, why[name] if state.get(name) == "late" else f.late) for name, f in present.items()
                   if f.penalty or (f.late and f.late != "on time"))
     if manifest is not None:
         lines.append("Late: " + ("; ".join(f"{markdown(name)} ({markdown(what)})" for name, what in late)

@@ -164,6 +164,23 @@ def test_reasons_are_found_without_grade_alls_word(tmp_path):
     assert rows["ivy"]["reason"] == "pytest could not run the checks" and rows["ivy"]["score"] == ""
 
 
+def test_a_late_students_reason_says_what_the_penalty_took(tmp_path):
+    rubric = rubric_mod.load()
+    _store(tmp_path, "kim", _graded(rubric, "kim", failing=[c.id for c in rubric.checks if c.id != "training"]))
+    _store(tmp_path, "lou", _graded(rubric, "lou"))
+    manifest = {"kim": {"student": "kim", "commit": "a" * 40, "minutes_late": "1500", "problems": ""},
+                "lou": {"student": "lou", "commit": "b" * 40, "minutes_late": "10", "problems": ""}}
+    class_report.write(str(tmp_path), ["kim", "lou"], rubric, {"kim": "graded", "lou": "graded"}, manifest)
+    rows = _rows(tmp_path / "grades.csv")
+    assert (rows["kim"]["status"], rows["kim"]["final"]) == ("late", "0")
+    assert rows["kim"]["reason"] == "2 days late: -20 (took 5: a grade is never below 0)"
+    assert (rows["lou"]["status"], rows["lou"]["reason"]) == ("graded", ""), "within the grace period"
+    without = dataclasses.replace(rubric, late=None)
+    class_report.write(str(tmp_path), ["kim", "lou"], without, {"kim": "graded", "lou": "graded"}, manifest)
+    rows = _rows(tmp_path / "grades.csv")
+    assert rows["lou"]["status"] == "late" and rows["lou"]["reason"].startswith("10 minutes late (no late: policy")
+
+
 # --------------------------------------------------------------------------------------------
 # export: out of the right total; the example roster
 # --------------------------------------------------------------------------------------------
