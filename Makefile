@@ -13,9 +13,9 @@ help:
 	@echo "make train                    train the reference solution (needs Fashion-MNIST in solutions/.data)"
 	@echo "make release                  regenerate assignment/ from solutions/ with nbgrader"
 	@echo "make collect ROSTER=csv DEADLINE=iso OUT=dir [JOBS=4]   every student's repository as it stood at the deadline"
-	@echo "make grade-all SUBMISSIONS=dir OUT=dir [JOBS=2]   grade a whole class"
+	@echo "make grade-all SUBMISSIONS=dir OUT=dir [JOBS=2] [GRADEBOOK=course/gradebook.db]   grade a whole class"
 	@echo "make written COLLECTED=dir COURSE=dir   the notebooks into nbgrader's gradebook to grade the written answers (runs no student code)"
-	@echo "make export GRADES=dir ROSTER=csv FORMAT=canvas|moodle   the LMS grade import from grades.csv"
+	@echo "make export GRADES=dir ROSTER=csv FORMAT=canvas|moodle [TITLE=\"Lab 6\"] [OUT=file]   the LMS grade import from grades.csv"
 	@echo "make template OUT=dir [GRADER_REPO=owner/name]    the student repository, with on-push grading"
 	@echo "make grader-repo OUT=dir      the instructor's private repository of hidden checks"
 	@echo "make classroom50 OUT=dir      the Classroom 50 autograder folder"
@@ -49,7 +49,7 @@ collect: setup
 	$(PYTHON) -m autograder collect $(ROSTER) --deadline "$(DEADLINE)" --out $(OUT) --jobs $(or $(JOBS),4) $(if $(ON_TIME_ONLY),--on-time-only)
 
 grade-all: setup
-	@test -n "$(SUBMISSIONS)" -a -n "$(OUT)" || { echo "usage: make grade-all SUBMISSIONS=DIR OUT=DIR [JOBS=N]"; exit 2; }
+	@test -n "$(SUBMISSIONS)" -a -n "$(OUT)" || { echo "usage: make grade-all SUBMISSIONS=DIR OUT=DIR [JOBS=N] [GRADEBOOK=FILE]"; exit 2; }
 	$(PYTHON) -m autograder grade-all $(SUBMISSIONS) --out $(OUT) --jobs $(or $(JOBS),2) $(if $(GRADEBOOK),--gradebook $(GRADEBOOK))
 
 written: setup
@@ -57,8 +57,8 @@ written: setup
 	$(PYTHON) -m autograder written $(COLLECTED) --course $(COURSE)
 
 export: setup
-	@test -n "$(GRADES)" -a -n "$(ROSTER)" -a -n "$(FORMAT)" || { echo "usage: make export GRADES=DIR ROSTER=CSV FORMAT=canvas|moodle"; exit 2; }
-	$(PYTHON) -m autograder export $(GRADES) --roster $(ROSTER) --format $(FORMAT)
+	@test -n "$(GRADES)" -a -n "$(ROSTER)" -a -n "$(FORMAT)" || { echo "usage: make export GRADES=DIR ROSTER=CSV FORMAT=canvas|moodle [TITLE=\"Lab 6\"] [OUT=FILE]"; exit 2; }
+	$(PYTHON) -m autograder export $(GRADES) --roster $(ROSTER) --format $(FORMAT) $(if $(TITLE),--title "$(TITLE)") $(if $(OUT),--out "$(OUT)")
 
 template: setup
 	@test -n "$(OUT)" || { echo "usage: make template OUT=DIR [GRADER_REPO=owner/name]"; exit 2; }

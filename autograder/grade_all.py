@@ -10,7 +10,7 @@ slow down the others' grading beyond its own time limits.  Into DIR go:
                                    what grades.csv, the report and --only merges are built from
     students/<name>/results.json   the student's full report (Gradescope format), for reading
     students/<name>/source.sha256  what was graded, for resuming (see resume.py)
-    grades.csv                     student, score, points per rubric check (for an LMS)
+    grades.csv                     student, status, score, points per rubric check, isolation, reason
     report.md, scores.png, checks.png   the class report (see class_report.py)
 
 Student folders are hostile data: this process reads them only through
@@ -35,6 +35,7 @@ import sys
 import time
 
 from . import gradebook, reporters, resume, results, rubric as rubric_mod, safefs, sandbox, written
+from .class_report import NO_PACKAGE_REASON
 from .cli import add_sandbox_option
 from .errors import UsageError
 from .reporters import result as stored
@@ -44,6 +45,11 @@ from .text import one_line
 STUDENT_TIMEOUT = 600  # seconds: a backstop far above the engine's own limits
 RESULT_FILE = "autograder-result.json"   # the stored Result of each student
 REPORT_FILE = "results.json"             # the same, in Gradescope's format, for people to read
+# What each student's grading came to (the progress lines; class_report turns them into grades.csv's
+# status column): "graded", "unchanged" (graded by an earlier run), and, with a zero or an empty row,
+# "missing" (on collect's manifest, nothing collected), "no package", "refused" (over a limit),
+# "internal error" (the grader's fault: empty row), "grader failed" (the process died: empty row).
+WHY_SHOWN = ("missing", "no package", "refused", "internal error", "grader failed")
 # The only variables a grading process inherits: never the instructor's tokens.
 KEPT_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "TZ", "VIRTUAL_ENV",
             "AUTOGRADER_WORKER_USER")
@@ -158,7 +164,7 @@ def grade_student(name, folder, run, grader):
         _publish(student_dir, results.nothing_to_grade(
             run.rubric, folder, f"{name}: no {PACKAGE}/ folder found in the submission."))
         _forget_stamp(student_dir)
-        return name, "no package", 0.0, ""
+        return name, "no package", 0.0, NO_PACKAGE_REASON
     note = scanned.note(PACKAGE)
     source = resume.stamp(fingerprint, grader)
     if not run.regrade and not run.only and resume.is_current(student_dir, source, stored_file):
@@ -181,9 +187,13 @@ def grade_student(name, folder, run, grader):
         status = "graded" if proc.returncode in (0, 3) and os.path.exists(partial) else "grader failed"
         if status != "graded":
             _write_log(student_dir, proc.stdout + proc.stderr)
+            failure = f"the grading process exited with code {proc.returncode} without a result (see its grader.log)"
     except subprocess.TimeoutExpired:
         status = "grader failed"
         _write_log(student_dir, f"grading took longer than {STUDENT_TIMEOUT} s")
+        failure = f"grading took longer than {STUDENT_TIMEOUT} s (see its grader.log)"
+    if status == "grader failed":
+        return name, status, time.perf_counter() - start, failure
     if status == "graded" and run.only:
         _merge_check(student_dir, partial, run.only)
     if status == "graded" and _internal_errors(stored_file):
@@ -226,13 +236,20 @@ def _add_note(student_dir, note):
 
 
 def not_collected(name, row, run):
-    """The zero Result for a student whom collect could not collect; returns (name, status, seconds, why)."""
+    """The zero Result for a student on collect's manifest with nothing collected: status "missing".
+
+    Returns (name, status, seconds, why), ``why`` the manifest's reason.  Whatever an
+    earlier run left in the student's folder is not graded: it is not what stood at this deadline.
+    """
     student_dir = os.path.join(run.out, "students", name)
     os.makedirs(student_dir, exist_ok=True)
-    why = (row.get("problems") or "").strip() or "no repository collected"
+    if gradebook.nothing_collected(row) or (row.get("problems") or "").strip() or "commit" not in row:
+        why = gradebook.missing_reason(row)
+    else:
+        why = f"collect collected commit {one_line(row.get('commit'), 12)}, but its folder is not in {run.submissions}"
     _publish(student_dir, results.nothing_to_grade(run.rubric, name, f"{name}: nothing was collected ({why})."))
     _forget_stamp(student_dir)
-    return name, "not collected", 0.0, why
+    return name, "missing", 0.0, why
 
 
 def _publish(student_dir, result):
@@ -277,33 +294,37 @@ def run_grade_all(args):
     manifest = gradebook.read_manifest(run.submissions)
     if not students and not manifest:
         raise UsageError(f"{run.submissions} has no student folders")
-    # A student on collect's manifest whose repository could not be collected still gets a row: 0, and why.
-    missing = sorted(set(manifest or ()) - set(students))
-    students = sorted(students + missing)
+    # A student on collect's manifest with nothing collected (no folder, or no commit: an earlier run's
+    # folder is not this deadline's work) still gets a row: status missing, 0, and the manifest's reason.
+    missing = sorted(name for name, row in (manifest or {}).items()
+                     if name not in students or gradebook.nothing_collected(row))
+    students = sorted(set(students) | set(missing))
     book = gradebook.gradebook_path(rubric, run.gradebook)
     written_scores = written.read(book, rubric.written, students) if (rubric.written and book) else None
     os.makedirs(run.out, exist_ok=True)
     print(f"Grading {len(students)} submissions, {run.jobs} at a time, into {run.out}/; "
           f"isolation: {sandbox.DESCRIPTIONS[run.sandbox]}")
     start = time.perf_counter()
-    statuses = {}
+    statuses, reasons = {}, {}
     with concurrent.futures.ThreadPoolExecutor(max_workers=run.jobs) as pool:
         futures = [pool.submit(grade_student, name, os.path.join(run.submissions, name), run, grader)
                    if name not in missing else pool.submit(not_collected, name, manifest[name], run)
                    for name in students]
         for done, future in enumerate(concurrent.futures.as_completed(futures), 1):
             name, status, seconds, why = future.result()
-            statuses[name] = status
+            statuses[name], reasons[name] = status, why
             print(f"[{done}/{len(students)}] {one_line(name, 120)}: {status}"
                   + (f" ({seconds:.1f} s)" if seconds else "")
-                  + (f": {one_line(why, 400)}" if why and status in ("refused", "internal error") else ""),
+                  + (f": {one_line(why, 400)}" if why and status in WHY_SHOWN else ""),
                   flush=True)
     elapsed = time.perf_counter() - start
-    summary = class_report.write(run.out, students, rubric, statuses, manifest, written_scores)
+    summary = class_report.write(run.out, students, rubric, statuses, manifest, written_scores, reasons)
     failed = [one_line(name, 120) for name, status in statuses.items()
               if status in ("grader failed", "internal error")]
-    print(f"Done in {elapsed:.0f} s: mean score {summary['mean']:.1f} / {rubric.total}; "
-          f"wrote grades.csv, report.md, scores.png, checks.png to {run.out}/")
+    absent = sum(status == "missing" for status in statuses.values())
+    print(f"Done in {elapsed:.0f} s: mean score {summary['mean']:.1f} / {rubric.total} over {summary['counted']} "
+          f"student(s)" + (f" ({absent} missing, not counted)" if absent else "")
+          + f"; wrote grades.csv, report.md, scores.png, checks.png to {run.out}/")
     if failed:
         print(f"The grader failed for {len(failed)} student(s) ({', '.join(failed)}): "
               f"see students/<name>/grader.log; their rows in grades.csv are empty.", file=sys.stderr)

@@ -22,6 +22,7 @@ import os
 
 from . import written as written_mod
 from .errors import UsageError
+from .text import one_line
 
 MANIFEST = "manifest.csv"
 
@@ -54,6 +55,16 @@ def read_manifest(submissions_dir):
     return {row["student"]: row for row in rows}
 
 
+def nothing_collected(row):
+    """True when collect's manifest row says nothing was collected (no commit): the student is missing."""
+    return row is not None and "commit" in row and not (row.get("commit") or "").strip()
+
+
+def missing_reason(row):
+    """Why collect collected nothing, from the manifest's problems column (one clean line)."""
+    return one_line((row or {}).get("problems") or "", 300) or "no repository collected"
+
+
 def _minutes_late(row):
     if row is None:
         return None
@@ -80,7 +91,7 @@ def combine(rubric, autograded, manifest=None, written_scores=None):
     for student, points in autograded.items():
         written = written_scores.get(student) if written_scores is not None else None
         row = manifest.get(student) if manifest is not None else None
-        collected = row is None or bool((row.get("commit") or "").strip()) or "commit" not in row
+        collected = not nothing_collected(row)
         minutes = _minutes_late(row) if (manifest is not None and collected) else None
         if written_scores is not None and written is None:
             written = written_mod.WrittenScore(None, rubric.written.points, "missing")
@@ -89,8 +100,8 @@ def combine(rubric, autograded, manifest=None, written_scores=None):
         base = (points or 0) + (written_points or 0)
         penalty = rubric.late.penalty(base, minutes) if (rubric.late and minutes is not None and complete) else 0
         late = rubric.late.describe(minutes) if (rubric.late and minutes is not None) else ""
-        if not collected:
-            late = "nothing collected: no commit pushed in time"
+        if not collected:  # the manifest's reason: a repository that does not exist was not pushed late
+            late = f"nothing collected: {missing_reason(row)}"
         finals[student] = Final(points, written_points, written.status if written else "", minutes,
                                 penalty, max(0, base - penalty) if complete else None, late)
     return finals

@@ -81,7 +81,8 @@ class Result:
     notes: list = dataclasses.field(default_factory=list)
     internal_errors: list = dataclasses.field(default_factory=list)
     seconds: float = 0.0
-    isolation: str = "none"     # the sandbox that graded it: "bwrap", "landlock" or "none"
+    isolation: str = "none"     # the sandbox that graded it: "bwrap", "landlock", "none";
+                                # NOT_RUN ("") when no student code ran (nothing_to_grade)
 
     @property
     def score(self):
@@ -141,11 +142,15 @@ def from_dict(data):
         raise ValueError(f"stored result is incomplete or malformed ({type(err).__name__}: {err})") from None
 
 
+NOT_RUN = ""   # Result.isolation when no student code ran: no sandbox to claim, none lacking either
+
+
 def nothing_to_grade(rubric, submission, message):
-    """The Result for a submission without the lab's package: every check 0, each saying ``message``."""
+    """The Result for a submission nobody graded (no package, over a limit, nothing collected): every
+    check 0, each saying ``message``.  No student code ran, so it claims no isolation (``NOT_RUN``)."""
     checks = [CheckResult(c.id, c.title, c.points, c.visibility,
                           [TestResult(c.title, c.id, c.points, "failed", message)]) for c in rubric.checks]
-    return Result(str(submission), rubric.total, checks, notes=[message])
+    return Result(str(submission), rubric.total, checks, notes=[message], isolation=NOT_RUN)
 
 
 def merge(base, partial, check_id):

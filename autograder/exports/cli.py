@@ -2,10 +2,17 @@
 
 Reads ``GRADES_DIR/grades.csv`` (what ``grade-all`` wrote: the ``final``
 column when there is one, else ``score``) and the roster (the CSV given to
-``collect``: ``student`` plus the LMS's columns), and writes the LMS's import
-file, by default ``GRADES_DIR/<format>.csv``.  Roster students without a
-grade get an empty cell (the LMS leaves their grade alone); graded students
-missing from the roster are named on stderr and left out.
+``collect``: ``student`` plus the LMS's columns, see ``examples/roster.csv``),
+and writes the LMS's import file, by default ``GRADES_DIR/<format>.csv``.
+Roster students without a grade (an empty cell: written answers still to
+grade, an internal error) get an empty cell (the LMS leaves their grade
+alone); a missing student (nothing collected) gets the 0 of grades.csv;
+graded students missing from the roster are named on stderr and left out.
+
+The grades are out of what grades.csv adds up to: the rubric's total (100)
+without written points, ``rubric.final_total`` (106) when grades.csv has the
+``written`` column.  Canvas gets it as its Points Possible row; Moodle's
+import cannot set a maximum, so the command says which one to give the grade item.
 """
 import csv
 import os
@@ -30,16 +37,28 @@ def register(subparsers):
 
 
 def _read_csv(path, what, key="student"):
+    """The rows of a CSV (UTF-8, with or without a BOM), as collect reads a roster: header names and
+    the ``key`` column stripped, lines of empty cells skipped."""
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
-            rows = list(csv.DictReader(f))
+            reader = csv.DictReader(f)
+            reader.fieldnames = [(h or "").strip() for h in (reader.fieldnames or [])]
+            rows = [row for row in reader if any((v or "").strip() for v in row.values() if isinstance(v, str))]
     except FileNotFoundError:
         raise UsageError(f"{what} {path} not found") from None
     except (OSError, UnicodeDecodeError, csv.Error) as err:
         raise UsageError(f"cannot read {what} {path}: {err}") from None
     if not rows or key not in rows[0]:
         raise UsageError(f"{what} {path} has no rows with a {key!r} column")
+    for row in rows:
+        row[key] = (row.get(key) or "").strip()
     return rows
+
+
+def points_possible(rubric, header):
+    """What the grades of a grades.csv with these columns are out of: with written points the rubric's
+    final total (checks + written answers), else its total (the checks; a late penalty only subtracts)."""
+    return rubric.final_total if "written" in header else rubric.total
 
 
 def run_export(args):
@@ -47,7 +66,7 @@ def run_export(args):
     grades = _read_csv(os.path.join(args.grades, "grades.csv"), "grades file")
     roster = _read_csv(args.roster, "roster")
     column = "final" if "final" in grades[0] else "score"
-    points = rubric.final_total if column == "final" else rubric.total
+    points = points_possible(rubric, grades[0])
     by_student = {row["student"]: row.get(column) or None for row in grades}
     rows = [Row(entry["student"], by_student.get(entry["student"]), entry) for entry in roster]
     unknown = sorted(set(by_student) - {entry["student"] for entry in roster})
@@ -55,6 +74,11 @@ def run_export(args):
         print(one_line(f"not in the roster, left out: {', '.join(unknown)}"), file=sys.stderr)
     out = args.out or os.path.join(args.grades, f"{args.format}.csv")
     formats()[args.format](rows, out, args.title, points)
+    status = {row["student"]: (row.get("status") or "").strip() for row in grades}
+    absent = sum(status.get(r.student) == "missing" for r in rows)
     print(f"wrote {out}: {sum(r.grade is not None for r in rows)} grades of {len(rows)} students "
-          f"(column {column!r}, out of {points})")
+          f"(column {column!r}, out of {points})" + (f"; {absent} missing (nothing collected: 0)" if absent else ""))
+    if args.format == "moodle":
+        print(f"Moodle: give the grade item a maximum grade of {points} before importing "
+              f"(Moodle's CSV import does not set it)")
     return 0

@@ -16,6 +16,8 @@ def isolation_text(result):
     """How the submission was isolated, in words."""
     from ..sandbox import DESCRIPTIONS
 
+    if not result.isolation:  # results.NOT_RUN: nobody's code ran, nothing to isolate
+        return "none needed: no student code was run"
     return DESCRIPTIONS.get(result.isolation) or one_line(result.isolation, 80)
 
 

@@ -314,21 +314,22 @@ def test_every_student_of_a_hostile_class_has_a_row_with_a_number(hostile_class)
     with open(out / "grades.csv", newline="", encoding="utf-8") as f:  # strict UTF-8
         rows = list(csv.reader(f))
     header = rows[0]
-    assert header[:2] == ["student", "score"] and header[-1] == "final"
+    assert header[:3] == ["student", "status", "score"] and header[-2:] == ["final", "reason"]
     assert len(rows) == 1 + len(expected) and all(len(row) == len(header) for row in rows)
     by_name = {row[0]: dict(zip(header, row)) for row in rows[1:]}
     assert set(by_name) == {text.clean(name) for name in expected}
     for name, score in expected.items():
         row = by_name[text.clean(name)]
-        assert int(row["score"]) == score and row["isolation"] in ("bwrap", "none")
+        assert int(row["score"]) == score and row["isolation"] == ("" if name == NO_PACKAGE else "bwrap")
+        assert "\n" not in row["reason"] and row["status"] in class_report.STATUSES
         assert float(row["final"]) == max(0, score - float(row["late_penalty"] or 0)), row
 
 
 def test_the_class_report_shows_hostile_text_as_text(hostile_class):
     out, loaded, _ = hostile_class
     md = _utf8(out / "report.md")
-    _no_markup_of_theirs(md, [f"# Class report: {len(NAMES) + 1} of {len(NAMES) + 1} submissions graded",
-                              f"## Final grades (out of {loaded.final_total})"])
+    _no_markup_of_theirs(md, [f"# Class report: {len(NAMES) + 1} of {len(NAMES) + 1} students have a score",
+                              f"## Final grades (out of {loaded.final_total})", "## Not graded"])
     rows = [line for line in md.splitlines() if line.startswith("|")]
     assert len(rows) == 2 + len(loaded.checks) and all(len(_cells(row)) == 4 for row in rows), rows
     assert "eve ↵ \\#\\# NOTE TO INSTRUCTOR" in md and "&lt;img src=x" in md and "caf\ufffd" in md
@@ -338,7 +339,7 @@ def test_the_class_report_shows_hostile_text_as_text(hostile_class):
         assert not re.search(r"<(script|a|code|em|strong|pre|h[3-6])\b", shown), "rendered: no markup of theirs"
         assert re.findall(r"<img\b[^>]*>", shown) == ['<img src="scores.png" alt="score histogram" />',
                                                       '<img src="checks.png" alt="pass rate per check" />']
-        assert re.findall(r"<h\d>", shown) == ["<h1>", "<h2>"]
+        assert re.findall(r"<h\d>", shown) == ["<h1>", "<h2>", "<h2>"]
         rows = re.findall(r"<tr>.*?</tr>", shown, re.S)
         assert len(rows) == 1 + len(loaded.checks) and all(len(re.findall(r"<t[dh]\b", tr)) == 4 for tr in rows)
 

@@ -206,5 +206,6 @@ def test_an_internal_error_is_an_empty_row_not_a_zero_and_is_graded_again(tmp_pa
         assert proc.returncode == 3, proc.stdout + proc.stderr
         assert "alice: internal error (" in proc.stdout and "bob: internal error (" in proc.stdout, proc.stdout
         rows = (out / "grades.csv").read_text().splitlines()
-        assert [row.split(",")[:2] for row in rows[1:]] == [["alice", ""], ["bob", ""]]
+        assert [row.split(",")[:3] for row in rows[1:]] == [["alice", "internal error", ""],
+                                                            ["bob", "internal error", ""]]
         assert "internal error" in (out / "report.md").read_text()

@@ -155,7 +155,9 @@ def test_the_semester_closes_in_one_gradebook_and_two_lms_files(course, tmp_path
     assert proc.returncode == 0, proc.stdout + proc.stderr
     with open(out / "grades.csv", newline="") as f:
         grades = {row["student"]: row for row in csv.DictReader(f)}
-    assert list(grades["filled"])[-5:] == ["written", "written_status", "minutes_late", "late_penalty", "final"]
+    assert list(grades["filled"])[-6:] == ["written", "written_status", "minutes_late", "late_penalty", "final",
+                                           "reason"]
+    assert [grades[name]["status"] for name in ("filled", "late", "stubs")] == ["graded", "late", "graded"]
     assert (grades["filled"]["score"], grades["filled"]["written"], grades["filled"]["final"]) == ("100", "6", "106")
     # "late" has no notebook in nbgrader (written 0) and is 3 started days late: 100 + 0 - 30.
     assert (grades["late"]["written_status"], grades["late"]["late_penalty"], grades["late"]["final"]) == \

@@ -48,8 +48,10 @@ def test_every_student_gets_a_row_and_a_report(classroom):
     assert first.returncode == 0, first.stdout + first.stderr
     grades = read_grades(out)
     assert list(grades) == ["alice", "bob", "carol", "dave"]
-    assert list(grades["alice"]) == ["student", "score"] + CHECKS + ["isolation"]
+    assert list(grades["alice"]) == ["student", "status", "score"] + CHECKS + ["isolation", "reason"]
     assert grades["alice"]["isolation"] == "bwrap"  # this project's machines support it
+    assert [grades[n]["status"] for n in grades] == ["graded", "graded", "graded", "no package"]
+    assert grades["dave"]["isolation"] == "" and "lab6_generative/" in grades["dave"]["reason"]
     assert grades["alice"]["score"] == "100" and grades["alice"]["warmup"] == "15"
     assert grades["bob"]["score"] == "0"
     assert 0 < int(grades["carol"]["warmup"]) < 15 and int(grades["carol"]["score"]) == 85 + int(grades["carol"]["warmup"])
@@ -59,7 +61,7 @@ def test_every_student_gets_a_row_and_a_report(classroom):
     report = (out / "report.md").read_text()
     assert "| warmup | 15 | 1 (25%) |" in report
     assert "not implemented yet" in report, "the stubs' mistake is listed"
-    assert "dave (no package)" in report
+    assert "dave (no package)" in report and "# Class report: 4 of 4 students have a score" in report
     for png in ("scores.png", "checks.png"):
         assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -106,20 +108,32 @@ def test_usage_errors(args, message):
 
 
 def test_a_student_collect_could_not_collect_still_gets_a_row(tmp_path):
-    """On collect's manifest but with no folder: a zero Result saying why, a row in grades.csv, named in the report."""
+    """On collect's manifest with nothing collected: missing, a zero Result saying why, a row in grades.csv
+    with the manifest's reason, named in the report, not in the mean.  gail's folder holds an earlier
+    run's checkout, but this deadline's manifest has no commit: it is not graded."""
     subs = tmp_path / "collected"
     (subs / "erin" / "notes").mkdir(parents=True)  # collected, but without the package
+    shutil.copytree(SOLUTIONS / "lab6_generative", subs / "gail" / "lab6_generative")
     (subs / "manifest.csv").write_text(
         "student,repo,commit,pushed_at,minutes_late,problems\n"
         "erin,erin.git,abc,2026-12-01T10:00:00+00:00,0,\n"
-        "finn,finn.git,,,,cannot read the repository (missing, private, or no access?)\n")
+        'finn,finn.git,,,,"cannot read the repository (missing, private, or no access?)"\n'
+        "gail,gail.git,,,,no commit of main was pushed by 2026-12-06T23:59:00+00:00\n")
     proc = grade_all(subs, "--out", tmp_path / "out")
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "finn: not collected" in proc.stdout and "erin: no package" in proc.stdout
+    assert "finn: missing: cannot read the repository" in proc.stdout and "erin: no package" in proc.stdout
+    assert "gail: missing: no commit of main" in proc.stdout and "over 1 student(s) (2 missing" in proc.stdout
     with open(tmp_path / "out" / "grades.csv", newline="") as f:
         rows = {row["student"]: row for row in csv.DictReader(f)}
     assert rows["finn"]["score"] == "0" and rows["finn"]["final"] == "0" and rows["finn"]["minutes_late"] == ""
+    assert rows["finn"]["status"] == rows["gail"]["status"] == "missing" and rows["finn"]["isolation"] == ""
+    assert rows["finn"]["reason"] == "cannot read the repository (missing, private, or no access?)"
+    assert rows["gail"]["score"] == "0" and rows["erin"]["status"] == "no package"
     stored = json.loads((tmp_path / "out" / "students" / "finn" / "autograder-result.json").read_text())
     assert "nothing was collected (cannot read the repository" in stored["notes"][0]
+    shown = json.loads((tmp_path / "out" / "students" / "finn" / "results.json").read_text())
+    assert "NOT SANDBOXED" not in shown["output"] and "no student code was run" in shown["output"]
     report = (tmp_path / "out" / "report.md").read_text()
-    assert "finn (not collected)" in report and "finn (nothing collected" in report
+    assert "# Class report: 1 of 3 students have a score" in report
+    assert "- finn (missing): cannot read the repository (missing, private, or no access?); score 0" in report
+    assert "no commit pushed in time" not in report and "Late: nobody." in report

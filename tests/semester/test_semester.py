@@ -74,10 +74,13 @@ def test_the_final_grade_combines_checks_written_and_penalty(tmp_path):
 def test_a_student_with_nothing_collected_is_not_called_on_time(tmp_path):
     loaded = rubric.load(str(_rubric_with(tmp_path, late={"grace_minutes": 15, "penalty_per_day": 10,
                                                            "max_days": 5})))
-    manifest = {"fay": {"student": "fay", "commit": "", "minutes_late": ""},
-                "gus": {"student": "gus", "commit": "abc123", "minutes_late": "0"}}
-    finals = gradebook.combine(loaded, {"fay": 0, "gus": 90}, manifest)
-    assert finals["fay"].late.startswith("nothing collected") and finals["fay"].minutes_late is None
+    manifest = {"fay": {"student": "fay", "commit": "", "minutes_late": "",
+                        "problems": "cannot read the repository (missing, private, or no access?)"},
+                "gus": {"student": "gus", "commit": "abc123", "minutes_late": "0"},
+                "hal": {"student": "hal", "commit": "", "minutes_late": "", "problems": ""}}
+    finals = gradebook.combine(loaded, {"fay": 0, "gus": 90, "hal": 0}, manifest)
+    assert finals["fay"].late == "nothing collected: cannot read the repository (missing, private, or no access?)"
+    assert finals["fay"].minutes_late is None and finals["hal"].late == "nothing collected: no repository collected"
     assert finals["fay"].final == 0 and finals["gus"].late == "on time" and finals["gus"].final == 90
 
 
