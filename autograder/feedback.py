@@ -371,12 +371,15 @@ def render(name, result, row, manifest_row, answers, known):
             shown = f"`{commit}`" if _SHA.fullmatch(commit) else markdown(commit, 80)
             facts.append(f"- **Commit graded:** {shown}")
             when = markdown(manifest_row.get("pushed_at"), 80)
-            verb = "pushed" if manifest_row.get("time_source") == "github-push" else "committed (commit date)"
+            how = ("pushed {} (GitHub's push time)" if manifest_row.get("time_source") == "github-push"
+                   else "committed {} (the commit's date)")
             deadline = markdown(manifest_row.get("deadline"), 80)
-            facts.append(f"- **When:** {verb} {when}; your deadline: {deadline}")
+            facts.append(f"- **When:** {how.format(when)}; your deadline: {deadline}")
         else:
             facts.append("- **Commit graded:** none: nothing was collected from your repository "
                          f"({markdown(manifest_row.get('problems') or 'no repository', 400)})")
+    elif known.manifest is not None:
+        facts.append("- **Commit graded:** not recorded (your folder is not in collect's manifest)")
     else:
         facts.append("- **Commit graded:** not recorded (the submission was not collected with `collect`)")
     facts.append(f"- **Autograded checks:** {score} / {result.max_score}")
@@ -504,7 +507,8 @@ def push(name, url, text, graded_commit, timeout):
         if parent and git("rev-parse", f"{parent}^{{tree}}", cwd=work).strip() == tree:
             return "unchanged", parent
         message = "Feedback on Lab 6" + (f"\n\nThe commit graded: {graded_commit}" if graded_commit else "")
-        commit = git("commit-tree", tree, *(["-p", parent] if parent else []), "-m", message, cwd=work).strip()
+        commit = git("commit-tree", "--no-gpg-sign", tree, *(["-p", parent] if parent else []), "-m", message,
+                     cwd=work).strip()
         try:
             git("push", "--quiet", "--no-verify", url, f"{commit}:refs/heads/{BRANCH}", cwd=work)
         except collect.GitFailed as err:
@@ -612,7 +616,7 @@ def run_feedback(args):
         said += f"; pushed {pushed}, {unchanged} unchanged, {failed} failed"
     print(f"{said}, in {elapsed:.1f} s.")
     if problems:
-        print(f"{len(set(problems))} student(s) without feedback{' pushed' if args.push else ''} (above): "
-              f"{', '.join(one_line(n, 60) for n in sorted(set(problems)))}", file=sys.stderr)
+        print(f"{len(set(problems))} student(s) without their feedback {'pushed' if args.push else 'written'} "
+              f"(see above): {', '.join(one_line(n, 60) for n in sorted(set(problems)))}", file=sys.stderr)
         return 1
     return 0

@@ -241,6 +241,17 @@ def test_hostile_text_is_shown_as_text(full_class, tmp_path):
     assert len(re.findall(r"<tr>", rendered)) == 1 + len(RUBRIC.checks)
 
 
+def test_safe_names_and_fences_nothing_can_close():
+    for name in ("ana", "Jos\u00e9.D\u00edaz-2", "ana@uni.edu", "a+b", "x" * 100):
+        assert feedback.safe_name(name), name
+    for name in ("", ".x", "-x", "_x", "a/b", "a\\b", "a..b", "x.lock", "x.", "a b", "a\x00", "x" * 101,
+                 "a{b", "a:b", "caf\udce9"):
+        assert not feedback.safe_name(name), name
+    block = feedback.fenced("a ````` b\n``````")
+    assert block.startswith("```````text\n") and block.endswith("\n```````") and block.count("```````") == 2
+    assert feedback.fenced("") == "```text\n(no message)\n```"
+
+
 @pytest.mark.parametrize("name", ["-rf", "a b", "x..y", "ev`il", "name.lock", "semi;colon", "new\nline",
                                   "caf\udce9"])
 def test_names_unsafe_as_file_names_or_refs_are_refused_and_the_others_written(tmp_path, capsys, name):
@@ -250,7 +261,8 @@ def test_names_unsafe_as_file_names_or_refs_are_refused_and_the_others_written(t
     assert run(grades, "--out", tmp_path / "out") == 1
     captured = capsys.readouterr()
     assert os.listdir(tmp_path / "out") == ["ana.md"]
-    assert "refused: the name is not safe" in captured.out and "1 student(s) without feedback" in captured.err
+    assert "refused: the name is not safe" in captured.out
+    assert "1 student(s) without their feedback written" in captured.err
 
 
 def test_names_that_differ_only_in_case_get_one_file(tmp_path, capsys):
