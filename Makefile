@@ -3,7 +3,7 @@ VENV   ?= .venv
 PYTHON := $(VENV)/bin/python
 SUBMISSION ?= assignment
 
-.PHONY: help setup test audit train grade collect grade-all written export release template grader-repo classroom50 gradescope lint-workflows bench clean
+.PHONY: help setup test audit train grade collect grade-all written export feedback release template grader-repo classroom50 gradescope lint-workflows bench clean
 .DEFAULT_GOAL := help
 
 help:
@@ -16,6 +16,7 @@ help:
 	@echo "make grade-all SUBMISSIONS=dir OUT=dir [JOBS=2] [GRADEBOOK=course/gradebook.db]   grade a whole class"
 	@echo "make written COLLECTED=dir COURSE=dir   the notebooks into nbgrader's gradebook to grade the written answers (runs no student code)"
 	@echo "make export GRADES=dir ROSTER=csv FORMAT=canvas|moodle [TITLE=\"Lab 6\"] [OUT=file]   the LMS grade import from grades.csv"
+	@echo "make feedback GRADES=dir OUT=dir [COLLECTED=dir] [GRADEBOOK=db] [ROSTER=csv PUSH=1]   one feedback file per student (PUSH=1: FEEDBACK.md on their 'feedback' branch)"
 	@echo "make template OUT=dir [GRADER_REPO=owner/name]    the student repository, with on-push grading"
 	@echo "make grader-repo OUT=dir      the instructor's private repository of hidden checks"
 	@echo "make classroom50 OUT=dir      the Classroom 50 autograder folder"
@@ -59,6 +60,10 @@ written: setup
 export: setup
 	@test -n "$(GRADES)" -a -n "$(ROSTER)" -a -n "$(FORMAT)" || { echo "usage: make export GRADES=DIR ROSTER=CSV FORMAT=canvas|moodle [TITLE=\"Lab 6\"] [OUT=FILE]"; exit 2; }
 	$(PYTHON) -m autograder export $(GRADES) --roster $(ROSTER) --format $(FORMAT) $(if $(TITLE),--title "$(TITLE)") $(if $(OUT),--out "$(OUT)")
+
+feedback: setup
+	@test -n "$(GRADES)" -a -n "$(OUT)" || { echo "usage: make feedback GRADES=DIR OUT=DIR [COLLECTED=DIR] [GRADEBOOK=FILE] [ROSTER=CSV PUSH=1]"; exit 2; }
+	$(PYTHON) -m autograder feedback $(GRADES) --out $(OUT) $(if $(COLLECTED),--collected $(COLLECTED)) $(if $(GRADEBOOK),--gradebook $(GRADEBOOK)) $(if $(ROSTER),--roster $(ROSTER)) $(if $(PUSH),--push)
 
 template: setup
 	@test -n "$(OUT)" || { echo "usage: make template OUT=DIR [GRADER_REPO=owner/name]"; exit 2; }
