@@ -31,9 +31,8 @@ from .errors import UsageError
 
 # Modules with register(subparsers).  Instructor-only ones (audit) are left out of the
 # graders shipped to platforms (platforms/common.py), so their absence is not an error.
-SUBCOMMANDS = ("autograder.cli", "autograder.grade_all", "autograder.exports.cli", "autograder.collect",
-               "autograder.feedback")
-INSTRUCTOR_SUBCOMMANDS = ("autograder.audit.cli", "autograder.written_prepare")
+SUBCOMMANDS = ("autograder.cli", "autograder.grade_all", "autograder.exports.cli", "autograder.collect")
+INSTRUCTOR_SUBCOMMANDS = ("autograder.audit.cli", "autograder.written_prepare", "autograder.feedback")
 
 
 class _Parser(argparse.ArgumentParser):

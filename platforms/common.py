@@ -20,7 +20,7 @@ EXCLUDE_FILES = {".DS_Store", "results.json", "result.json"}
 EXCLUDE_SUFFIXES = (".pyc", ".pyo")
 # Parts of autograder/ that only the instructor's checkout runs: never shipped to a platform.
 # (The audit reads solutions/ and names its markers; grading never needs it.)
-INSTRUCTOR_ONLY = {"audit", "written_prepare"}
+INSTRUCTOR_ONLY = {"audit", "written_prepare", "feedback.py"}
 
 
 class BuildError(RuntimeError):
