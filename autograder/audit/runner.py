@@ -38,7 +38,10 @@ class Task:
 def _init(rubric_path, checks_dirs, isolation):
     from autograder import rubric as rubric_mod
 
+    from autograder.cli import limit_own_memory
+
     _state["rubric"] = rubric_mod.load(rubric_path) if rubric_path else rubric_mod.load()
+    limit_own_memory(_state["rubric"].limits.grader_memory_mb)  # a grading process like `grade`'s
     _state["checks_dirs"] = tuple(checks_dirs)
     _state["isolation"] = isolation
 
