@@ -94,8 +94,8 @@ def table(result):
     else:
         lost = [f"{c.id} ({c.score}/{c.points})" for c, _ in first_failures(result)]
         if tests is not None and not tests.passed:
-            lost.append("the public tests")
-        lines.append(f"Points lost in: {', '.join(lost)}. Start with the first failure of each, above.")
+            lost.append(f"the public tests ({one_line(tests.summary(), 200)})")
+        lines.append(f"Not passed yet: {', '.join(lost)}. Start with the first failure of each, above.")
     return "\n".join(lines)
 
 

@@ -99,7 +99,7 @@ def test_console_table():
     assert "13/35" not in text and "/100" not in text, "a score counting checks that did not run"
     assert text.splitlines()[-2] == ("Score: public checks 13/25; the hidden checks (10 points) are graded by "
                                      "your instructor.")
-    assert text.splitlines()[-1].startswith("Points lost in: kl_analytic (13/25).")
+    assert text.splitlines()[-1].startswith("Not passed yet: kl_analytic (13/25).")
     assert "::" not in text, "no CI wording"
 
 
@@ -164,7 +164,8 @@ def test_public_tests_are_listed_and_count_as_lost_points():
         text = console.table(result)
         assert f"Public tests (pytest): {public.summary()}" in text
         assert text.splitlines()[-1] == ("Everything that ran passed." if passed else
-                                         "Points lost in: the public tests. Start with the first failure of each, above.")
+                                         f"Not passed yet: the public tests ({public.summary()}). "
+                                         "Start with the first failure of each, above.")
         payload = github.reporter_result(result)
         assert payload["status"] == ("pass" if passed else "fail") and payload["max_score"] == 15
         assert "Public tests (pytest):" in github.summary_markdown(result)
