@@ -70,7 +70,7 @@ def tests_per_check(rubric, root=None):
     files = {c.file: c.id for c in rubric.checks}
     present = sorted(name for name in files if os.path.isfile(os.path.join(folder, name)))
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
-    env["PYTHONPATH"] = os.pathsep.join([common.path(root=root)] + env.get("PYTHONPATH", "").split(os.pathsep))
+    env["PYTHONPATH"] = os.pathsep.join(p for p in [common.path(root=root), env.get("PYTHONPATH", "")] if p)
     proc = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
                            "--noconftest", "-p", "autograder.checks.conftest", "-c", os.devnull,
                            "--rootdir", folder, "--import-mode=importlib", *present],

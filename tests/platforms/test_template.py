@@ -274,8 +274,8 @@ def test_workflow_on_the_stubs_public_checks_only(repo, clean_python, tmp_path):
     assert install.returncode == 0, install.output[-2000:]
     assert sandbox_step.returncode == 0 and "grading here uses: bwrap" in sandbox_step.output, sandbox_step.output
     assert "Would install" not in install.output, "the pinned requirements do not match the environment"
-    # Everything that ran lost points: a red run, whose score counts only what ran.
-    assert grade.returncode != 0, grade.output[-3000:]
+    # Everything that ran lost points: a red run (grade --fail-on-lost-points: 4), whose score counts only what ran.
+    assert grade.returncode == 4, grade.output[-3000:]
     assert "Public tests (pytest):" in grade.output and "not implemented yet" in grade.output
     assert f"Score: {public_only_score(0)}." in grade.output and "/100" not in grade.output
     assert "::notice title=Public checks only::" in grade.output, "in Actions the annotations stay"
@@ -340,7 +340,7 @@ def test_a_buggy_solution_is_red_with_the_diagnosis_first(repo, clean_python, tm
     (repo / "lab6_vae.ipynb").unlink()          # pushed without the notebook: a warning, no points
     proc = run_locally(repo, clean_python, "grade")
     output = proc.stdout + proc.stderr
-    assert proc.returncode != 0, output[-3000:]
+    assert proc.returncode == 4, output[-3000:]
     assert output.splitlines()[0].startswith("warning: lab6_vae.ipynb is not in your repository")
     first = next(line for line in output.splitlines() if line.startswith("E   "))   # pytest's first failure
     assert "exp(logvar)" in first, first
