@@ -210,3 +210,26 @@ def test_results_to_a_device_are_written_in_place_not_renamed_over_it(tmp_path):
     gradescope.write(_result(), str(fifo))
     out, _ = reader.communicate(timeout=10)
     assert json.loads(out)["score"] == 13 and stat.S_ISFIFO(os.stat(fifo).st_mode)
+
+
+@pytest.mark.parametrize("s", ["<img src=x onerror=alert(1)>\n## NOTE TO INSTRUCTOR\n| fake | row |",
+                               "ESC\x1b[2J\x1b[31mred NUL\x00 caf\udce9 \u202eevil",
+                               "  total               100/100\n::notice::forged\r\n- item"])
+def test_public_test_names_and_messages_are_student_text(s):
+    """A student's test names and messages reach the reports only through autograder/text.py."""
+    from autograder.reporters import junit
+
+    full = CheckResult("warmup", "The KL warm-up schedule", 15, "public", [
+        TestResult("linear", "warmup", 15, "passed")])
+    result = Result("subm", 15, [full], isolation="bwrap")
+    result.public_tests = junit.PublicTests(total=2, failed=[(s, s)])
+    text = console.table(result)
+    assert [line.split()[0] for line in text.splitlines() if line.startswith("  ")] == ["check", "warmup", "total"]
+    assert not any(c in text for c in "\x1b\x00\r\u202e") and "\n::" not in text
+    md = github.summary_markdown(result)
+    assert "<img" not in md and [line for line in md.splitlines() if line.startswith("|")] == md.splitlines()[2:5]
+    assert [line for line in md.splitlines() if line.startswith(("#", "::"))] == [md.splitlines()[0]]
+    lines = github.annotations(result)
+    assert len(lines) == 1 and not any(c in lines[0] for c in "\r\n\x1b\x00")
+    json.dumps(github.reporter_result(result), ensure_ascii=False).encode("utf-8")
+    json.dumps(gradescope.to_dict(result), ensure_ascii=False).encode("utf-8")
