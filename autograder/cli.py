@@ -3,6 +3,7 @@
     python -m autograder grade SUBMISSION [--report NAME[=DEST] ...] [--results FILE] [--classroom50 FILE]
                                           [--github] [--rubric FILE] [--checks-dir DIR] [--public-only]
                                           [--only ID] [--sandbox auto|bwrap|landlock|none]
+                                          [--public-tests JUNIT.xml] [--fail-on-lost-points]
     python -m autograder doctor
 
 ``grade`` sends its Result to every reporter asked for by ``--report`` (see
@@ -20,7 +21,15 @@ lists those modules, so adding a command is one line there.
 Exit codes of ``grade``: 0 grading completed (whatever the score); 2 usage
 error (one line on stderr, no traceback); 3 grading completed but a check hit
 an internal grader error (reports written, that test scored 0); 1 the grader
-itself crashed.
+itself crashed; 4, only with ``--fail-on-lost-points``, grading completed and
+something that ran lost points (a check short of its points, or a failing public
+test of ``--public-tests``): what the student template's ``ci/grade.sh grade``
+uses, so that a push is green exactly when everything that ran passed.
+
+``--public-tests FILE`` reads the JUnit XML report of the student's own run of
+the public tests (``pytest --junitxml=FILE``, run by ``ci/grade.sh`` outside the
+grader): every report lists its failures, they earn no points, and they count
+for ``--fail-on-lost-points`` and the grading reporter's status.
 """
 import argparse
 import importlib
@@ -61,6 +70,12 @@ def register(subparsers):
                         "repeatable")
     p.add_argument("--public-only", action="store_true", help="skip the hidden checks")
     p.add_argument("--only", metavar="ID", help="grade just this rubric check")
+    p.add_argument("--public-tests", metavar="JUNIT.xml",
+                   help="the JUnit XML report of the student's run of the public tests (pytest --junitxml): "
+                        "its failures are listed in every report and count as lost points")
+    p.add_argument("--fail-on-lost-points", action="store_true",
+                   help="exit 4 when something that ran lost points (a check, or a public test); "
+                        "0 only when everything that ran passed")
     add_sandbox_option(p)
     p.set_defaults(run=run_grade)
 
@@ -121,11 +136,19 @@ def run_grade(args):
     limit_own_memory(rubric.limits.grader_memory_mb)
     result = grade(args.submission, rubric, checks_dirs=args.checks_dir,
                    public_only=args.public_only, only=args.only, isolation=args.sandbox)
+    if args.public_tests:
+        from .reporters import junit
+
+        result.public_tests = junit.read(args.public_tests)   # shown by the reporters, never stored
     for name, destination in wanted:
         reporters.write(result, name, destination)
     for problem in result.internal_errors:
         print(f"internal error of the grader: {problem}", file=sys.stderr)
-    return 3 if result.internal_errors else 0
+    if result.internal_errors:
+        return 3
+    if args.fail_on_lost_points and not reporters.everything_passed(result):
+        return 4
+    return 0
 
 
 def limit_own_memory(megabytes):

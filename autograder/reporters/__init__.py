@@ -12,6 +12,16 @@ a name by ``@register`` in its own module of this package:
 The modules of this package are imported on first use, so a new platform is
 one new file here with one ``@register("name")`` function; the command line
 (``--report NAME[=DESTINATION]``) finds it by name.
+
+What every reporter says the same way is here: ``score_text`` (the score of what
+ran: "public checks 55/55; the hidden checks (45 points) are graded by your
+instructor" when hidden checks were not run, never "55/100"), ``everything_passed``
+(nothing that ran lost points: the exit status of ``grade --fail-on-lost-points``
+and the grading reporter's ``status``), ``first_failures`` and ``MESSAGE_LIMIT``
+(each check's first failing message is shown in full up to that bound, and cut in
+the middle beyond it, so the hint at its end stays).  On push, the student's own
+run of the public tests (``grade --public-tests``, ``public_tests.py``) is attached
+to the Result as ``result.public_tests`` and counts in all of these.
 """
 import dataclasses
 import importlib
@@ -20,6 +30,7 @@ import os
 import pkgutil
 
 from ..errors import UsageError
+from ..results import MESSAGE_LIMIT
 from ..text import encodable
 
 REGISTRY = {}
@@ -42,6 +53,61 @@ def register(name, default=None):
         REGISTRY[name] = Reporter(name, write, default, doc.splitlines()[0] if doc else "")
         return write
     return decorate
+
+
+def ran(result):
+    """The checks that ran (a check skipped as a whole, e.g. a hidden one under --public-only, did not)."""
+    return [c for c in result.checks if c.status != "skipped"]
+
+
+def not_run(result):
+    """The checks that did not run."""
+    return [c for c in result.checks if c.status == "skipped"]
+
+
+def public_tests(result):
+    """The student's run of the public tests attached by ``grade --public-tests``, or None."""
+    return getattr(result, "public_tests", None)
+
+
+def score_text(result, slash="/"):
+    """The score of what ran, in words.
+
+    Every check ran: "87/100".  Some did not (the hidden checks on push without the
+    grader's token): "public checks 55/55; the hidden checks (45 points) are graded
+    by your instructor" -- the points that ran, never a total that counts what did not.
+    """
+    skipped = not_run(result)
+    if not skipped:
+        return f"{result.score}{slash}{result.max_score}"
+    done = ran(result)
+    score, points = sum(c.score for c in done), sum(c.points for c in done)
+    missing = sum(c.points for c in skipped)
+    if all(c.visibility == "hidden" for c in skipped):
+        kind = "public checks" if all(c.visibility == "public" for c in done) else "checks that ran"
+        return (f"{kind} {score}{slash}{points}; the hidden checks ({missing} points) "
+                "are graded by your instructor")
+    return (f"checks that ran {score}{slash}{points}; {len(skipped)} check{'s' if len(skipped) > 1 else ''} "
+            f"({missing} points) did not run here")
+
+
+def everything_passed(result):
+    """True when nothing that ran lost a point: every check that ran has full points, every public test
+    attached passed, and the grader had no internal error."""
+    if result.internal_errors or any(c.score < c.points for c in ran(result)):
+        return False
+    tests = public_tests(result)
+    return tests is None or tests.passed
+
+
+def first_failures(result):
+    """(check, test) for the first test that did not pass of each check that ran and lost points."""
+    out = []
+    for check in ran(result):
+        test = next((t for t in check.tests if t.status != "passed"), None)
+        if test is not None:
+            out.append((check, test))
+    return out
 
 
 def _discover():

@@ -4,7 +4,10 @@ Top level: ``score``, ``execution_time`` (seconds), ``output``, ``tests``; each
 test: ``name``, ``score``, ``max_score``, ``status`` ("passed"/"failed"),
 ``output``, ``visibility``, ``tags`` (the rubric check id).  Public checks are
 "visible"; hidden ones "after_published" (students see them once grades are
-published).  The file stays far below 1 MB: every message is clipped.
+published).  Each message is shown in full up to ``MESSAGE_LIMIT`` (the engine
+clips it there, cutting in the middle so the hint at its end stays); the file
+stays far below 1 MB.  The score line above the tests gives the score of what ran
+(``score_text``).
 Gradescope shows these fields as plain text (its default ``output_format``);
 the submission's text in them is ``text.clean``: valid UTF-8, no control
 characters or terminal escapes.
@@ -12,7 +15,7 @@ characters or terminal escapes.
 import json
 
 from ..text import clean
-from . import register, write_json
+from . import public_tests, register, score_text, write_json
 
 VISIBILITY = {"public": "visible", "hidden": "after_published"}
 MAX_BYTES = 1_000_000
@@ -22,8 +25,12 @@ def output_text(result):
     """The text shown above the tests: the score, notes, and what the submission printed."""
     from .console import isolation_text
 
-    parts = [f"Score: {result.score} / {result.max_score}", f"Isolation: {isolation_text(result)}"]
+    parts = [f"Score: {score_text(result, ' / ')}", f"Isolation: {isolation_text(result)}"]
     parts += [clean(note) for note in result.notes]
+    tests = public_tests(result)
+    if tests is not None:
+        parts.append(f"Public tests (pytest): {clean(tests.summary())}"
+                     + "".join(f"\n- {clean(name)}: {clean(message)}" for name, message in tests.failed))
     if result.internal_errors:
         parts.append(f"{len(result.internal_errors)} test(s) hit an internal grader error and scored 0; "
                      "please tell the course staff.")

@@ -75,12 +75,16 @@ def test_github_outputs(tmp_path):
     github.write(_result(), env={"GITHUB_STEP_SUMMARY": str(summary), "GITHUB_OUTPUT": str(output)},
                  out=lines.append)
     table = summary.read_text()
-    assert "| The analytic KL divergence (`kl_analytic`) | 13 / 25 |" in table and "13 / 35" in table
+    assert "| The analytic KL divergence (`kl_analytic`) | 13 / 25 |" in table
+    # The hidden check did not run: the score is that of what ran, never "13 / 35".
+    assert table.startswith("## Lab 6 autograder: public checks 13 / 25; the hidden checks (10 points) "
+                            "are graded by your instructor\n") and "13 / 35" not in table
+    assert "| Reproducibility under a seed (`determinism`) | - / 10 | (not run) hidden check" in table
     key, value = output.read_text().strip().split("=", 1)
     payload = json.loads(base64.b64decode(value))
     assert key == "result" and set(payload) == {"version", "status", "max_score", "tests"}
-    assert payload["version"] == 1 and payload["status"] == "fail" and payload["max_score"] == 35
-    assert sum(t["score"] for t in payload["tests"]) == 13
+    assert payload["version"] == 1 and payload["status"] == "fail" and payload["max_score"] == 25
+    assert sum(t["score"] for t in payload["tests"]) == 13 and len(payload["tests"]) == 2, "what ran, only"
     for test in payload["tests"]:
         assert {"name", "status", "score", "message", "test_code", "filename", "line_no", "duration"} <= set(test)
         assert test["status"] in ("pass", "fail", "error")
@@ -90,8 +94,113 @@ def test_github_outputs(tmp_path):
 
 def test_console_table():
     text = console.table(_result())
-    assert "kl_analytic" in text and "13/25" in text and "13/35" in text and "the sign is flipped" in text
+    assert "kl_analytic" in text and "13/25" in text and "the sign is flipped" in text
     assert "(not run)" in text and "Note: 10 points" in text
+    assert "13/35" not in text and "/100" not in text, "a score counting checks that did not run"
+    assert text.splitlines()[-2] == ("Score: public checks 13/25; the hidden checks (10 points) are graded by "
+                                     "your instructor.")
+    assert text.splitlines()[-1].startswith("Not passed yet: kl_analytic (13/25).")
+    assert "::" not in text, "no CI wording"
+
+
+HINT = "as if std = exp(logvar); std is exp(0.5 * logvar)"
+LONG = ("after reparameterize(mu, logvar) followed by sum(w * z).backward(), dz/dlogvar * w = [-0.492276, "
+        "0.0526185, 1.19778, -0.0477571, -12.1333, -1.00716, ...], expected 0.5 * (z - mu) * w = [-0.246138, "
+        "0.0263093, 0.598889, -0.0238786, -6.06666, -0.503581, ...]: it is twice that, " + HINT)
+
+
+def _every_check_ran(message=LONG, public=None):
+    rep = CheckResult("reparameterization", "The reparameterization trick", 20, "hidden", [
+        TestResult("gradients", "reparameterization", 10, "failed", message),
+        TestResult("fresh noise", "reparameterization", 10, "failed", "second failure")])
+    warm = CheckResult("warmup", "The KL warm-up schedule", 15, "public", [
+        TestResult("linear", "warmup", 15, "passed")])
+    result = Result("subm", 35, [rep, warm], isolation="bwrap")
+    if public is not None:
+        result.public_tests = public
+    return result
+
+
+def test_every_surface_shows_the_first_failure_in_full(tmp_path):
+    """No cut at a column width: the console (below the table), the summary, the annotations, Gradescope."""
+    result = _every_check_ran()
+    text = console.table(result)
+    assert "First failure of each check, in full:" in text
+    quoted = " ".join(line[2:] for line in text.splitlines() if line.startswith("| "))
+    assert LONG in quoted and all(len(line) <= console.WIDTH for line in text.splitlines())
+    assert text.splitlines()[-2] == "Score: 15/35."
+    md = github.summary_markdown(result)
+    assert md.startswith("## Lab 6 autograder: 15 / 35\n") and HINT.replace("*", "\\*") in md
+    assert "\u2026" not in md, "nothing cut"
+    lines = []
+    github.write(result, env={}, out=lines.append)
+    assert len(lines) == 2 and HINT in lines[0] and "second failure" in lines[1], "first failures first"
+    assert HINT in gradescope.to_dict(result)["tests"][0]["output"]
+    payload = github.reporter_result(result)
+    assert payload["max_score"] == 35 and payload["status"] == "fail" and HINT in payload["tests"][0]["message"]
+
+
+def test_a_message_beyond_the_limit_is_cut_in_the_middle_keeping_the_hint():
+    from autograder.results import MESSAGE_LIMIT
+
+    result = _every_check_ran("START " + "x" * (3 * MESSAGE_LIMIT) + " " + HINT)
+    for shown in (console.table(result), github.summary_markdown(result), github.annotations(result)[0]):
+        assert "START" in shown and "chars cut" in shown
+        assert HINT.replace(" ", "") in shown.replace("| ", "").replace("\n", "").replace(" ", "").replace("\\", "")
+
+
+def test_public_tests_are_listed_and_count_as_lost_points():
+    from autograder.reporters import everything_passed, junit
+
+    failing = junit.PublicTests(total=27, failed=[("tests/test_kl_divergence.py::test_known_values",
+                                                  "kl_divergence gave -1, expected 1: the sign is flipped")])
+    full = CheckResult("warmup", "The KL warm-up schedule", 15, "public", [
+        TestResult("linear", "warmup", 15, "passed")])
+    for public, passed in ((junit.PublicTests(total=27), True), (failing, False),
+                           (junit.PublicTests(problem="the public tests did not run (pytest left no report)"), False)):
+        result = Result("subm", 15, [full], isolation="bwrap")
+        result.public_tests = public
+        assert everything_passed(result) is passed
+        text = console.table(result)
+        assert f"Public tests (pytest): {public.summary()}" in text
+        assert text.splitlines()[-1] == ("Everything that ran passed." if passed else
+                                         f"Not passed yet: the public tests ({public.summary()}). "
+                                         "Start with the first failure of each, above.")
+        payload = github.reporter_result(result)
+        assert payload["status"] == ("pass" if passed else "fail") and payload["max_score"] == 15
+        assert "Public tests (pytest):" in github.summary_markdown(result)
+        assert "Public tests (pytest):" in gradescope.to_dict(result)["output"]
+    lines = github.annotations(result)
+    assert len(lines) == 1 and lines[0].startswith("::error title=public test public tests::")
+    result.public_tests = failing
+    assert "the sign is flipped" in console.table(result) and "the sign is flipped" in github.summary_markdown(result)
+    assert any(t["name"].startswith("Public test: tests/test_kl_divergence.py") and t["status"] == "fail"
+               for t in github.reporter_result(result)["tests"])
+
+
+def test_junit_reports_are_read_as_data(tmp_path):
+    from autograder.reporters import junit
+
+    report = tmp_path / "report.xml"
+    report.write_text(
+        '<?xml version="1.0"?><testsuites><testsuite name="pytest" tests="4">'
+        '<testcase classname="tests.test_kl" name="test_ok" time="0.1"/>'
+        '<testcase classname="tests.test_kl" name="test_sign"><failure message="AssertionError: the sign is '
+        'flipped&#10;assert False">long traceback</failure></testcase>'
+        '<testcase classname="tests.test_kl.TestX" name="test_y"><error message="fixture broke"/></testcase>'
+        '<testcase classname="tests.test_kl" name="test_skip"><skipped message="later"/></testcase>'
+        '<testcase classname="" name="tests.test_broken"><error message="collection failure"/></testcase>'
+        '</testsuite></testsuites>')
+    read = junit.read(report)
+    assert (read.total, read.passed, read.summary()) == (4, False, "3 of 4 failed")
+    assert read.failed == [("tests/test_kl.py::test_sign", "the sign is flipped"),
+                           ("tests/test_kl.py::TestX::test_y", "fixture broke"),
+                           ("tests.test_broken", "collection failure")]
+    assert junit.read(tmp_path / "missing.xml").problem.startswith("the public tests did not run")
+    (tmp_path / "bad.xml").write_text("<testsuites><oops")
+    assert "could not be read" in junit.read(tmp_path / "bad.xml").problem
+    (tmp_path / "empty.xml").write_text("<testsuites/>")
+    assert not junit.read(tmp_path / "empty.xml").passed
 
 
 def test_results_to_a_device_are_written_in_place_not_renamed_over_it(tmp_path):
@@ -101,3 +210,26 @@ def test_results_to_a_device_are_written_in_place_not_renamed_over_it(tmp_path):
     gradescope.write(_result(), str(fifo))
     out, _ = reader.communicate(timeout=10)
     assert json.loads(out)["score"] == 13 and stat.S_ISFIFO(os.stat(fifo).st_mode)
+
+
+@pytest.mark.parametrize("s", ["<img src=x onerror=alert(1)>\n## NOTE TO INSTRUCTOR\n| fake | row |",
+                               "ESC\x1b[2J\x1b[31mred NUL\x00 caf\udce9 \u202eevil",
+                               "  total               100/100\n::notice::forged\r\n- item"])
+def test_public_test_names_and_messages_are_student_text(s):
+    """A student's test names and messages reach the reports only through autograder/text.py."""
+    from autograder.reporters import junit
+
+    full = CheckResult("warmup", "The KL warm-up schedule", 15, "public", [
+        TestResult("linear", "warmup", 15, "passed")])
+    result = Result("subm", 15, [full], isolation="bwrap")
+    result.public_tests = junit.PublicTests(total=2, failed=[(s, s)])
+    text = console.table(result)
+    assert [line.split()[0] for line in text.splitlines() if line.startswith("  ")] == ["check", "warmup", "total"]
+    assert not any(c in text for c in "\x1b\x00\r\u202e") and "\n::" not in text
+    md = github.summary_markdown(result)
+    assert "<img" not in md and [line for line in md.splitlines() if line.startswith("|")] == md.splitlines()[2:5]
+    assert [line for line in md.splitlines() if line.startswith(("#", "::"))] == [md.splitlines()[0]]
+    lines = github.annotations(result)
+    assert len(lines) == 1 and not any(c in lines[0] for c in "\r\n\x1b\x00")
+    json.dumps(github.reporter_result(result), ensure_ascii=False).encode("utf-8")
+    json.dumps(gradescope.to_dict(result), ensure_ascii=False).encode("utf-8")
