@@ -145,15 +145,15 @@ def p_vae(z_dim, x, seed, betas=(1.0,), decode_z=None):
 
 
 @probe("samples")
-def p_samples(seed, shape, use_set_seed=False, dtype="float32"):
-    """Seed (torch.manual_seed, or the lab's set_seed), then reparameterize(zeros, zeros)."""
+def p_samples(seed, shape, use_set_seed=False, dtype="float32", logvar=0.0):
+    """Seed (torch.manual_seed, or the lab's set_seed), then reparameterize(zeros, full(logvar))."""
     fn = function("vae", "reparameterize")
     if use_set_seed:
         student_call(function("train_vae", "set_seed"), seed)
     else:
         torch.manual_seed(seed)
-    zeros = torch.zeros(shape, dtype=getattr(torch, dtype))
-    return {"out": describe(student_call(fn, zeros, zeros.clone()))}
+    mu = torch.zeros(shape, dtype=getattr(torch, dtype))
+    return {"out": describe(student_call(fn, mu, torch.full_like(mu, float(logvar))))}
 
 
 @probe("train")

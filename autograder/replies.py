@@ -95,9 +95,10 @@ def tensor(value, what, limit=None, like=None, name="a tensor"):
         raise BadResult(f"{what}: {name} came back with shape {_shape(value)} and dtype {value.dtype}, "
                         f"not the {_shape(like)} {like.dtype} that was sent")
     if limit is not None and value.numel() > limit:
-        raise BadResult(f"{what} returned a tensor of shape {_shape(value)} ({value.numel()} values), "
-                        f"more than the {limit} its inputs can give: check which dimensions you reduce "
-                        "and that you do not broadcast two tensors of different shapes")
+        raise BadResult("it returns more values than its inputs can give: check which dimensions you reduce "
+                        "and that you do not broadcast two tensors of different shapes. "
+                        f"{what} returned a tensor of shape {_shape(value)} ({value.numel()} values), "
+                        f"more than the {limit} its inputs can give")
     return value
 
 

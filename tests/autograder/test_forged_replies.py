@@ -211,4 +211,5 @@ def test_shapes_that_change_with_the_input_lose_points_without_internal_errors(t
     monkeypatch.setenv("AUTOGRADER_SANDBOX", "bwrap")
     result = grade(str(_build(tmp_path, "kl_empty_when_one_latent")), only="loss_reduction")
     assert not result.internal_errors and result.score < 15
-    assert "expected (1,): one value per example" in failures(result)
+    text = failures(result)
+    assert "'none' does not give one value per example" in text and "gave shape (0,), expected shape (1,)" in text
