@@ -65,9 +65,10 @@ def fmt_pair(got, want):
     return a, b
 
 
-def says(wrong, todo, call, got, want=None):
-    """The failure message: '<what is wrong>: <what to do>. <call> gave <got>, expected <want>.'"""
-    text = f"{wrong}: {todo}. {call} gave {got}"
+def says(wrong, todo, call, got, want=None, verb="gave"):
+    """The failure message: '<what is wrong>: <what to do>. <call> gave <got>, expected <want>.'
+    (``verb`` 'raised' for an exception)."""
+    text = f"{wrong}: {todo}. {call} {verb} {got}"
     return text + (f", expected {want}" if want is not None else "")
 
 

@@ -140,7 +140,7 @@ def test_unknown_reduction_raises_value_error(worker):
         if not err.is_a("ValueError"):
             raise AssertionError(says("an unknown reduction raises the wrong exception",
                                       "raise ValueError naming the allowed values 'none', 'sum', 'mean'",
-                                      what, f"{raised(err.info)}", "ValueError"))
+                                      what, f"{raised(err.info)}", "ValueError", verb="raised"))
 
 
 LEADING = ([2, 3], [], [2, 1, 3])  # (..., d) with zero to three leading dimensions; one is (batch, d)

@@ -36,7 +36,7 @@ def _values(worker, calls):
             info = result["raised"]
             wrong, todo = (ZERO_CASE if info["type"] == "ZeroDivisionError" else
                            ("it raises for valid arguments", f"{FORMULA}; only negative arguments raise ValueError"))
-            raise AssertionError(says(wrong, todo, _call(args), raised(info), "a number"))
+            raise AssertionError(says(wrong, todo, _call(args), raised(info), "a number", verb="raised"))
         number = result["ok"]
         if not number["is_real"]:
             raise AssertionError(says("it does not return a real number", "return a float (use float(...))",
@@ -131,7 +131,7 @@ def test_negative_arguments_raise_value_error(worker):
         info = result["raised"]
         if "ValueError" not in info["mro"]:
             raise AssertionError(says("a negative argument raises the wrong exception", "raise ValueError",
-                                      _call(args), raised(info), "ValueError"))
+                                      _call(args), raised(info), "ValueError", verb="raised"))
 
 
 def test_original_lab_schedule(worker):
