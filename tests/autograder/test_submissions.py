@@ -57,3 +57,13 @@ def test_each_bug_loses_points_in_its_check_with_a_helpful_message(tmp_path, bug
         failed = [t.name for t in check.tests if t.status != "passed"]
         assert len(failed) == bug["failing_tests"], f"charged {len(failed)} times: {failed}"
     assert not result.internal_errors
+
+
+def test_one_mistake_gets_one_diagnosis_in_every_check(tmp_path):
+    """z = mu + eps * logvar once had four diagnoses (uniform, shared, the same z twice, unseeded): every
+    failure of every check now says what it is, and it costs the checks of the sampling alone."""
+    bug = next(b for b in BUGS if b["name"] == "reparameterize_noise_scaled_by_logvar")
+    result = grade(str(build_submission(tmp_path, {bug["function"]: bug["body"]})), RUBRIC)
+    failed = [t for t in result.tests if t.status != "passed"]
+    assert failed and {t.check_id for t in failed} == {"reparameterization"}, [(t.check_id, t.message) for t in failed]
+    assert all(t.message.startswith("it uses std = logvar: ") for t in failed), [t.message for t in failed]
