@@ -121,6 +121,15 @@ def _unpack(value, n, what):
     return list(value)
 
 
+def _as_float(value):
+    """A reported number (a Python float, or a one-element tensor) as a float; NaN for anything else."""
+    if isinstance(value, numbers.Real):
+        return float(value)
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        return float(value.detach().to(torch.float64).reshape(()))
+    return float("nan")
+
+
 @probe("vae")
 def p_vae(z_dim, x, seed, betas=(1.0,), decode_z=None):
     """Build VAE(z=z_dim) under ``seed``; call encode(x), decode(decode_z) and forward(x, beta).
@@ -145,15 +154,15 @@ def p_vae(z_dim, x, seed, betas=(1.0,), decode_z=None):
 
 
 @probe("samples")
-def p_samples(seed, shape, use_set_seed=False, dtype="float32"):
-    """Seed (torch.manual_seed, or the lab's set_seed), then reparameterize(zeros, zeros)."""
+def p_samples(seed, shape, use_set_seed=False, dtype="float32", logvar=0.0):
+    """Seed (torch.manual_seed, or the lab's set_seed), then reparameterize(zeros, full(logvar))."""
     fn = function("vae", "reparameterize")
     if use_set_seed:
         student_call(function("train_vae", "set_seed"), seed)
     else:
         torch.manual_seed(seed)
-    zeros = torch.zeros(shape, dtype=getattr(torch, dtype))
-    return {"out": describe(student_call(fn, zeros, zeros.clone()))}
+    mu = torch.zeros(shape, dtype=getattr(torch, dtype))
+    return {"out": describe(student_call(fn, mu, torch.full_like(mu, float(logvar))))}
 
 
 @probe("train")
@@ -162,35 +171,39 @@ def p_train(x, epochs, batch_size, lr, seed, z_dim, warmup_epochs, prior_z):
 
     Mirrors the lab's ``train``: Adam, a seeded shuffle each epoch, the last
     incomplete batch dropped, beta from the reference linear warm-up.  Returns
-    the mean loss of each epoch, the trained weights (which the grader
-    evaluates with its own reference model: the losses reported here are
-    never taken on trust) and ``decode(prior_z)`` for the grader's ``prior_z``.
+    the mean loss and the mean KL term (as VAE.forward reported it) of each
+    epoch, the trained weights (which the grader evaluates with its own
+    reference model: the losses reported here are never taken on trust) and
+    ``decode(prior_z)`` for the grader's ``prior_z``.
     """
     torch.manual_seed(seed)
     model = student_call(function("vae", "VAE"), z=z_dim)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     order = torch.Generator().manual_seed(seed)
     steps = len(x) // batch_size
-    losses = []
+    losses, kls = [], []
     for epoch in range(epochs):
         beta = 1.0 if warmup_epochs == 0 else min(1.0, epoch / warmup_epochs)
         model.train()
         perm = torch.randperm(len(x), generator=order)
-        total = 0.0
+        total = kl_total = 0.0
         for step in range(steps):
             xb = x[perm[step * batch_size:(step + 1) * batch_size]]
             optimizer.zero_grad(set_to_none=True)
-            loss = _unpack(student_call(model, xb, beta=beta), 4, "VAE.forward")[1]
+            outputs = _unpack(student_call(model, xb, beta=beta), 4, "VAE.forward")
+            loss = outputs[1]
             if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
                 raise TypeError(f"VAE.forward returned a loss of type {describe(loss)['type']}, "
                                 "expected a one-element tensor")
             student_call(loss.backward)
             optimizer.step()
             total += float(loss.detach().to(torch.float64).reshape(()))
+            kl_total += _as_float(outputs[3])
         losses.append(total / steps)
+        kls.append(kl_total / steps)
     model.eval()
     with torch.no_grad():
         samples = student_call(model.decode, prior_z)
     weights = {str(name): value.detach() for name, value in model.state_dict().items()}
-    return {"losses": torch.tensor(losses, dtype=torch.float64), "samples": describe(samples),
-            "weights": weights}
+    return {"losses": torch.tensor(losses, dtype=torch.float64), "kls": torch.tensor(kls, dtype=torch.float64),
+            "samples": describe(samples), "weights": weights}

@@ -95,9 +95,10 @@ def tensor(value, what, limit=None, like=None, name="a tensor"):
         raise BadResult(f"{what}: {name} came back with shape {_shape(value)} and dtype {value.dtype}, "
                         f"not the {_shape(like)} {like.dtype} that was sent")
     if limit is not None and value.numel() > limit:
-        raise BadResult(f"{what} returned a tensor of shape {_shape(value)} ({value.numel()} values), "
-                        f"more than the {limit} its inputs can give: check which dimensions you reduce "
-                        "and that you do not broadcast two tensors of different shapes")
+        raise BadResult("it returns more values than its inputs can give: check which dimensions you reduce "
+                        "and that you do not broadcast two tensors of different shapes. "
+                        f"{what} returned a tensor of shape {_shape(value)} ({value.numel()} values), "
+                        f"more than the {limit} its inputs can give")
     return value
 
 
@@ -223,11 +224,14 @@ def _samples(kw, payload, what):
 
 def _train(kw, payload, what):
     x, prior_z = kw["x"], kw["prior_z"]
-    payload = _dict(payload, what, ("losses", "samples", "weights"))
-    losses = tensor(payload["losses"], what, name="the losses")
-    if losses.dtype != torch.float64 or tuple(losses.shape) != (kw["epochs"],):
-        raise BadResult(f"{what}: the reply holds {losses.numel()} epoch losses of dtype {losses.dtype}, "
-                        f"not {kw['epochs']} float64 values (a rewritten probe?)")
+    payload = _dict(payload, what, ("losses", "kls", "samples", "weights"))
+    per_epoch = {}
+    for key, name in (("losses", "losses"), ("kls", "KL terms")):
+        values = tensor(payload[key], what, name=f"the {name}")
+        if values.dtype != torch.float64 or tuple(values.shape) != (kw["epochs"],):
+            raise BadResult(f"{what}: the reply holds {values.numel()} epoch {name} of dtype {values.dtype}, "
+                            f"not {kw['epochs']} float64 values (a rewritten probe?)")
+        per_epoch[key] = values
     weights = payload["weights"]
     if not isinstance(weights, dict) or len(weights) > MAX_WEIGHTS:
         raise BadResult(f"{what}: the reply holds no trained weights (a rewritten probe?)")
@@ -236,7 +240,7 @@ def _train(kw, payload, what):
     for name, value in weights.items():
         checked[_text(name, 100)] = tensor(value, what, budget, name=f"the weight {_text(name, 100)}")
         budget -= value.numel()
-    return {"losses": losses, "weights": checked,
+    return {"losses": per_epoch["losses"], "kls": per_epoch["kls"], "weights": checked,
             "samples": described(payload["samples"], what, 4 * (prior_z.numel() + 784 * prior_z.shape[0]))}
 
 

@@ -320,10 +320,6 @@ def _judge_mutant(m, result, check_ids, entry):
     return row
 
 
-def _failures(result):
-    return "\n".join(t["message"] for c in result["checks"] for t in c["tests"] if t["status"] != "passed").lower()
-
-
 def _judge_catalogues(catalogue, results):
     rows = []
     bugs = {}
@@ -348,7 +344,26 @@ def _judge_catalogues(catalogue, results):
 
 
 def _bug_expectations(rows, options):
-    return {b["name"]: b["expect"] for b in submissions.load("bugs", options.catalogue_dir)}
+    return {b["name"]: b for b in submissions.load("bugs", options.catalogue_dir)}
+
+
+def _bug_verdict(bug, result):
+    """What is wrong with a bug's grade beyond losing points, or '': its check's first failure must
+    contain ``expect``, no failure of the check may contain a ``reject`` phrase, and exactly
+    ``failing_tests`` of its tests fail when the catalogue says how many."""
+    (check,) = [c for c in result["checks"] if c["id"] == bug["check"]] or [None]
+    if check is None:
+        return f"{bug['check']} was not graded"
+    if bug["expect"].lower() not in check["first_failure"].lower():
+        return f"its first failure in {bug['check']} does not contain {bug['expect']!r}"
+    text = "\n".join(t["message"] for t in check["tests"] if t["status"] != "passed").lower()
+    wrong = [p for p in bug.get("reject", []) if p.lower() in text]
+    if wrong:
+        return f"a failure message of {bug['check']} contains {wrong[0]!r}, a wrong diagnosis"
+    failed = sum(t["status"] != "passed" for t in check["tests"])
+    if "failing_tests" in bug and failed != bug["failing_tests"]:
+        return f"{failed} tests of {bug['check']} fail, the catalogue says {bug['failing_tests']}"
+    return ""
 
 
 def _summarise(options, rubric, generated, skipped, graded, rows, equivalents, stale, catalogue_rows,
@@ -384,12 +399,14 @@ def _summarise(options, rubric, generated, skipped, graded, rows, equivalents, s
         expects = _bug_expectations(catalogue_rows, options)
         for row in catalogue_rows:
             if row["kind"] == "bug":
-                row["expect"] = expects[row["name"]]
-                row["expect_found"] = expects[row["name"]].lower() in _failures(results[f"bug:{row['name']}"])
+                bug = expects[row["name"]]
+                row["expect"] = bug["expect"]
+                problem = _bug_verdict(bug, results[f"bug:{row['name']}"])
+                row["expect_found"] = not problem
                 row["ok"] = row["ok"] and row["expect_found"]
                 if not row["ok"]:
                     failures.append(f"bug {row['name']} was not caught by {row['check']} with a message "
-                                    f"containing {row['expect']!r}")
+                                    f"containing {row['expect']!r}" + (f" ({problem})" if problem else ""))
             elif not row["ok"]:
                 failures.append(f"{row['kind']} {row['name']} lost points: {'; '.join(row['lost'])[:300]}"
                                 + (f" (internal errors: {row['internal_errors']})" if row["internal_errors"] else ""))

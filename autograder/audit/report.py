@@ -149,7 +149,7 @@ def markdown(audit):
             if row["kind"] != "bug":
                 result = "full marks" if row["ok"] else "**lost points**: " + _cell_text("; ".join(row["lost"]))
                 lines.append(f"| {row['kind']} {row['name']} | {row['score']}/{row['max_score']} | {result} |")
-        lines += ["", "| bug | function | check | caught | message contains | first failure |",
+        lines += ["", "| bug | function | check | caught | first failure contains (and no wrong diagnosis) | first failure |",
                   "|---|---|---|---|---|---|"]
         for row in cat:
             if row["kind"] == "bug":

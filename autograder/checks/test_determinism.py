@@ -2,20 +2,27 @@
 
 Samples are compared bitwise: the noise must come from torch's global
 generator (torch.randn_like), which torch.manual_seed and the lab's set_seed
-both reset.
+both reset.  They are drawn with logvar = 0.5, where every classic mistake of
+the std still leaves noise in z, so only a missing noise or a seeding mistake
+shows here.
 """
 import torch
 
-from autograder.checks.support import images, tensor_of, verified_training
+from autograder.checks.support import fmt, images, says, tensor_of, verified_training
 
 SHAPE = [32, 8]
+LOGVAR = 0.5
+NO_NOISE = ("the noise is missing: z equals mu", "write z = mu + eps * std with eps = torch.randn_like(std)")
 
 
 def _samples(worker, seed, use_set_seed=False):
     how = f"set_seed({seed})" if use_set_seed else f"torch.manual_seed({seed})"
-    what = f"{how} then reparameterize(zeros, zeros) of shape {tuple(SHAPE)}"
-    out = worker.call("samples", what=what, seed=seed, shape=SHAPE, use_set_seed=use_set_seed)
-    return tensor_of(out["out"], what), what
+    what = f"{how} then reparameterize(mu, logvar) for mu = 0, logvar = {LOGVAR} of shape {tuple(SHAPE)}"
+    out = worker.call("samples", what=what, seed=seed, shape=SHAPE, use_set_seed=use_set_seed, logvar=LOGVAR)
+    z = tensor_of(out["out"], what)
+    if tuple(z.shape) == tuple(SHAPE) and bool((z == 0).all()):
+        raise AssertionError(says(*NO_NOISE, what, "z = mu = 0 everywhere", "random values"))
+    return z, what
 
 
 def _same(a, b):
@@ -27,25 +34,31 @@ def test_manual_seed_reproduces_samples(worker):
     """the same torch.manual_seed gives bitwise-identical samples"""
     a, what = _samples(worker, 123)
     b, _ = _samples(worker, 123)
-    assert _same(a, b), (
-        f"{what}, done twice, gave different z: draw eps from torch's global random generator "
-        "(torch.randn_like), not from numpy, Python's random or an unseeded torch.Generator")
+    if not _same(a, b):
+        raise AssertionError(says(
+            "the same seed gives different z", "draw eps from torch's global random generator "
+            "(torch.randn_like), not from numpy, Python's random or an unseeded torch.Generator",
+            f"{what}, done twice,", f"different z ({fmt(a)} and {fmt(b)})", "identical z"))
 
 
 def test_set_seed_reproduces_samples(worker):
     """the lab's set_seed gives bitwise-identical samples"""
     a, what = _samples(worker, 7, use_set_seed=True)
     b, _ = _samples(worker, 7, use_set_seed=True)
-    assert _same(a, b), f"{what}, done twice, gave different z: draw eps with torch.randn_like"
+    if not _same(a, b):
+        raise AssertionError(says("the same seed gives different z", "draw eps with torch.randn_like",
+                                  f"{what}, done twice,", f"different z ({fmt(a)} and {fmt(b)})", "identical z"))
 
 
 def test_different_seeds_give_different_samples(worker):
     """different seeds give different samples"""
     a, what = _samples(worker, 1)
     b, _ = _samples(worker, 2)
-    assert not _same(a, b), (
-        f"{what} and torch.manual_seed(2) gave identical z: the noise must come from torch's global "
-        "generator (no fixed seed or generator of your own inside reparameterize)")
+    if _same(a, b):
+        raise AssertionError(says(
+            "different seeds give the same z", "the noise must come from torch's global generator (no fixed "
+            "seed or generator of your own inside reparameterize)", f"{what}, and torch.manual_seed(2) then the same,",
+            f"identical z ({fmt(a)})", "different z"))
 
 
 def test_training_is_reproducible(worker):
@@ -59,8 +72,9 @@ def test_training_is_reproducible(worker):
         verified_training(run, x, 0, 8, prior_z, what)
     losses = [run["losses"] for run in runs]
     same_weights = all(_same(runs[0]["weights"][k], runs[1]["weights"][k]) for k in runs[0]["weights"])
-    assert _same(losses[0], losses[1]) and same_weights, (
-        f"{what}, done twice, gave different "
-        + (f"loss histories ({losses[0].tolist()} and {losses[1].tolist()})" if not _same(losses[0], losses[1])
-           else "trained weights")
-        + ": all randomness must come from torch's global generator")
+    if not (_same(losses[0], losses[1]) and same_weights):
+        got = (f"loss histories {losses[0].tolist()} and {losses[1].tolist()}" if not _same(losses[0], losses[1])
+               else "different trained weights")
+        raise AssertionError(says("training is not reproducible with one seed",
+                                  "all randomness must come from torch's global generator",
+                                  f"{what}, done twice,", got, "identical runs"))

@@ -1,15 +1,16 @@
 """Check `shapes`: shapes, dtypes and devices of reparameterize, kl_divergence and the VAE.
 
 Batch and latent sizes are drawn by hypothesis (1, odd sizes such as 97, ...);
-every call also verifies that the inputs were not modified in place.  The KL
-is also called on mu of shape (..., d) with zero to three leading dimensions,
-as its docstring allows.
+every call also verifies that the inputs were not modified in place.  Both
+functions are also called on mu of shape (..., d) with zero to three leading
+dimensions, as their docstrings allow.
 """
 import torch
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from autograder.checks.support import images, random_pair, shape, tensor_of, untouched
+from autograder.checks.support import (calling, images, kl_shape_problem, leading_failure, random_pair, says, shape,
+                                       tensor_of, untouched)
 
 BATCH = st.sampled_from([1, 2, 3, 97]) | st.integers(1, 130)
 LATENT = st.sampled_from([1, 2, 16]) | st.integers(1, 33)
@@ -18,13 +19,19 @@ SEED = st.integers(0, 2**16)
 
 
 def _expect_like(desc, z, reference, what):
-    assert tuple(z.shape) == tuple(reference.shape), (
-        f"{what} returned shape {shape(z)}, expected {shape(reference)}")
-    assert desc["dtype"] == str(reference.dtype), (
-        f"{what} returned dtype {desc['dtype']}, expected {reference.dtype} (the dtype of its input): "
-        "create new tensors with torch.randn_like(...) or pass dtype=/device= explicitly")
-    assert desc["device"] == str(reference.device), (
-        f"{what} returned a tensor on {desc['device']}, expected {reference.device} (the device of its input)")
+    if tuple(z.shape) != tuple(reference.shape):
+        raise AssertionError(says(
+            "z does not have the shape of mu",
+            "draw eps with torch.randn_like(mu): one noise value per element, for mu of any shape (..., d)",
+            what, f"shape {shape(z)}", f"shape {shape(reference)}"))
+    if desc["dtype"] != str(reference.dtype):
+        raise AssertionError(says(
+            "z does not have the dtype of mu",
+            "create new tensors with torch.randn_like(...) or pass dtype=/device= explicitly",
+            what, f"dtype {desc['dtype']}", str(reference.dtype)))
+    if desc["device"] != str(reference.device):
+        raise AssertionError(says("z is not on the device of mu", "create eps with torch.randn_like(mu)",
+                                  what, f"a tensor on {desc['device']}", str(reference.device)))
 
 
 @given(batch=BATCH, latent=LATENT, dtype=DTYPE, seed=SEED)
@@ -52,14 +59,24 @@ def test_kl_divergence(worker, batch, latent, dtype, seed, reduction):
     what = f"kl_divergence(mu, logvar{arg}) for mu, logvar of shape {shape(mu)} and dtype {dtype}"
     out = worker.call("kl", what=what, mu=mu, logvar=logvar, kwargs=kwargs)
     kl = tensor_of(out["out"], what)
-    expected = (batch,) if reduction == "none" else ()
-    hint = ("one value per example: sum over the last (latent) dimension only" if reduction == "none"
-            else "a scalar: reduce the per-example values over the batch")
-    assert tuple(kl.shape) == expected, f"{what} returned shape {shape(kl)}, expected {shape(expected)}: {hint}"
-    assert out["out"]["dtype"] == str(mu.dtype), (
-        f"{what} returned dtype {out['out']['dtype']}, expected {mu.dtype} (the dtype of mu)")
-    assert out["out"]["device"] == "cpu", f"{what} returned a tensor on {out['out']['device']}, expected cpu"
+    _expect_kl(out, kl, mu, logvar, reduction, what)
     untouched(out, mu, logvar, what)
+
+
+def _expect_kl(out, kl, mu, logvar, reduction, what):
+    expected = tuple(mu.shape[:-1]) if reduction == "none" else ()
+    problem = kl_shape_problem(kl.shape, mu.shape, reduction)
+    if problem:
+        raise AssertionError(says(*problem, what, f"shape {shape(kl)}", f"shape {shape(expected)}"))
+    if out["out"]["dtype"] != str(mu.dtype):
+        raise AssertionError(says(
+            "the KL does not have the dtype of mu",
+            "compute it with torch operations on mu and logvar (no .item(), no torch.tensor(...) of a number)",
+            what, f"dtype {out['out']['dtype']}", str(mu.dtype)))
+    if out["out"]["device"] != "cpu":
+        raise AssertionError(says("the KL is not on the device of mu",
+                                  "compute it with torch operations on mu and logvar", what,
+                                  f"a tensor on {out['out']['device']}", "cpu"))
 
 
 @settings(max_examples=6)
@@ -74,24 +91,39 @@ def test_vae(worker, batch, latent):
     out = worker.call("vae", what=what, z_dim=latent, x=x, seed=0, betas=[1.0], decode_z=z)
     for name in ("mu", "logvar"):
         t = tensor_of(out[name], f"{what}: encode(x)")
-        assert tuple(t.shape) == (batch, latent), (
-            f"{what}: encode(x) returned {name} of shape {shape(t)}, expected {shape((batch, latent))}")
+        if tuple(t.shape) != (batch, latent):
+            raise AssertionError(says("VAE.encode does not give one row per image", "keep the VAE class as given",
+                                      f"{what}: encode(x)", f"{name} of shape {shape(t)}",
+                                      shape((batch, latent))))
     decoded = tensor_of(out["decoded"], f"{what}: decode(z)")
-    assert tuple(decoded.shape) == (batch, 1, 28, 28), (
-        f"{what}: decode(z) for z of shape {shape(z)} returned shape {shape(decoded)}, "
-        f"expected {shape((batch, 1, 28, 28))}")
+    if tuple(decoded.shape) != (batch, 1, 28, 28):
+        raise AssertionError(says("VAE.decode does not give images", "keep the VAE class as given",
+                                  f"{what}: decode(z) for z of shape {shape(z)}", f"shape {shape(decoded)}",
+                                  shape((batch, 1, 28, 28))))
     forward = out["forward"][0]
     x_hat = tensor_of(forward["x_hat"], f"{what}: forward(x)")
-    assert tuple(x_hat.shape) == tuple(x.shape), (
-        f"{what}: forward(x) returned x_hat of shape {shape(x_hat)}, expected {shape(x)}")
+    if tuple(x_hat.shape) != tuple(x.shape):
+        raise AssertionError(says("VAE.forward does not give x_hat of the images' shape",
+                                  "keep VAE.forward as given", f"{what}: forward(x)",
+                                  f"x_hat of shape {shape(x_hat)}", shape(x)))
     loss = tensor_of(forward["loss"], f"{what}: forward(x)")
-    assert loss.shape == (), f"{what}: forward(x) returned a loss of shape {shape(loss)}, expected a scalar"
-    assert forward["loss"]["requires_grad"], (
-        f"{what}: the loss returned by forward(x) has no gradient, so training cannot call backward() on it")
+    if loss.shape != ():
+        raise AssertionError(says(
+            "the loss is not a scalar", "kl_divergence's default reduction, 'mean', gives a scalar",
+            f"{what}: forward(x)", f"a loss of shape {shape(loss)}", "a scalar"))
+    if not forward["loss"]["requires_grad"]:
+        raise AssertionError(says(
+            "the loss has no gradient, so training cannot call backward() on it",
+            "compute reparameterize and kl_divergence with torch operations (no .item(), numpy or .detach())",
+            f"{what}: forward(x)", "a loss without grad_fn"))
     for name in ("recon", "kl"):
-        assert forward[name]["is_real"], (
-            f"{what}: forward(x) returned {name} as {forward[name]['type']}, expected a Python float")
-    assert torch.equal(out["x_after"], x), f"{what}: forward(x) changed the images x in place"
+        if not forward[name]["is_real"]:
+            raise AssertionError(says(f"VAE.forward's {name} is not a number", "keep VAE.forward as given",
+                                      f"{what}: forward(x)", f"{name} as {forward[name]['type']}",
+                                      "a Python float"))
+    if not torch.equal(out["x_after"], x):
+        raise AssertionError(says("the images x changed in place", "compute new tensors instead (no +=)",
+                                  f"{what}: forward(x)", "modified images"))
 
 
 LEADING = st.lists(st.integers(1, 5), min_size=0, max_size=3)
@@ -103,21 +135,37 @@ LEADING = st.lists(st.integers(1, 5), min_size=0, max_size=3)
 @example(leading=[2, 3], latent=5, dtype="float32", reduction="none")
 @example(leading=[], latent=4, dtype="float64", reduction="none")
 @example(leading=[4, 1, 2], latent=3, dtype="float64", reduction="none")
+@example(leading=[2, 3], latent=5, dtype="float64", reduction="mean")
+@example(leading=[2, 3], latent=5, dtype="float64", reduction="sum")
 def test_kl_divergence_any_leading_dimensions(worker, leading, latent, dtype, reduction):
-    """kl_divergence sums over the last dimension only, whatever the number of leading dimensions"""
+    """kl_divergence sums over the last dimension only and reduces every leading one, whatever their number"""
     g = torch.Generator().manual_seed(len(leading) * 100 + latent)
     size = (*leading, latent)
     mu = torch.randn(size, generator=g, dtype=torch.float64).to(getattr(torch, dtype))
     logvar = torch.randn(size, generator=g, dtype=torch.float64).to(getattr(torch, dtype))
     what = (f"kl_divergence(mu, logvar, reduction={reduction!r}) for mu, logvar of shape {shape(mu)} "
             f"and dtype {dtype}")
-    out = worker.call("kl", what=what, mu=mu, logvar=logvar, kwargs={"reduction": reduction})
+    out = calling(worker, "kl", what, *leading_failure("kl_divergence", leading), mu=mu, logvar=logvar,
+                  kwargs={"reduction": reduction})
     kl = tensor_of(out["out"], what)
-    expected = tuple(leading) if reduction == "none" else ()
-    assert tuple(kl.shape) == expected, (
-        f"{what} returned shape {shape(kl)}, expected {shape(expected)}: the latent dimension is the last "
-        "one: sum over dim=-1, not a fixed dim=1, so that mu of shape (..., d) gives one value per leading "
-        "index" + ("" if reduction == "none" else ", and 'sum' and 'mean' reduce those to a scalar"))
-    assert out["out"]["dtype"] == str(mu.dtype), (
-        f"{what} returned dtype {out['out']['dtype']}, expected {mu.dtype} (the dtype of mu)")
+    _expect_kl(out, kl, mu, logvar, reduction, what)
+    untouched(out, mu, logvar, what)
+
+
+@settings(max_examples=8)
+@given(leading=LEADING, latent=st.integers(1, 7), dtype=DTYPE)
+@example(leading=[2, 3], latent=5, dtype="float32")
+@example(leading=[], latent=4, dtype="float64")
+@example(leading=[4, 1, 2], latent=3, dtype="float64")
+def test_reparameterize_any_leading_dimensions(worker, leading, latent, dtype):
+    """reparameterize keeps the shape, dtype and device of mu, whatever the number of leading dimensions"""
+    g = torch.Generator().manual_seed(len(leading) * 100 + latent)
+    size = (*leading, latent)
+    mu = torch.randn(size, generator=g, dtype=torch.float64).to(getattr(torch, dtype))
+    logvar = torch.randn(size, generator=g, dtype=torch.float64).to(getattr(torch, dtype))
+    what = f"reparameterize(mu, logvar) for mu, logvar of shape {shape(mu)} and dtype {dtype}"
+    out = calling(worker, "reparameterize", what, *leading_failure("reparameterize", leading), mu=mu,
+                  logvar=logvar, seed=len(leading))
+    desc = out["outs"][0]
+    _expect_like(desc, tensor_of(desc, what), mu, what)
     untouched(out, mu, logvar, what)

@@ -7,11 +7,15 @@ itself, with its own copy of the lab's VAE and its own loss, on its own
 images, against the weights training started from (``support.verified_training``).
 Plus: no NaN, and decoded prior samples are valid pixel values in [0, 1]
 and really are decode(z) of the trained weights.
+
+A broken objective makes the whole run meaningless, so every test fails on
+it first (``support.objective_problem``): a negative or non-finite KL term,
+or a loss below zero (both of its terms are never negative).
 """
 import pytest
 import torch
 
-from autograder.checks.support import fmt, images, tensor_of, verified_training
+from autograder.checks.support import fmt, images, objective_problem, says, tensor_of, verified_training
 
 EPOCHS = 5
 Z_DIM = 16
@@ -20,40 +24,59 @@ X = images(1024, seed=2024)
 PRIOR_Z = torch.randn(64, Z_DIM, generator=torch.Generator().manual_seed(99))
 
 
+def _per_epoch(values):
+    return "[" + ", ".join(fmt(v) for v in values.tolist()) + "]"
+
+
 @pytest.fixture(scope="module")
 def run(worker):
-    """One training run shared by this check's tests."""
+    """One training run shared by this check's tests, whose objective must be sound."""
     return worker.call("train", what=WHAT, x=X, epochs=EPOCHS, batch_size=64, lr=1e-3, seed=0, z_dim=Z_DIM,
                        warmup_epochs=3, prior_z=PRIOR_Z)
 
 
+def _sound(run):
+    problem = objective_problem(run["losses"], run["kls"])
+    if problem:
+        raise AssertionError(says(*problem, f"In {WHAT}, VAE.forward", f"kl = {_per_epoch(run['kls'])} and "
+                                  f"loss = {_per_epoch(run['losses'])} per epoch",
+                                  "a KL term >= 0 and a loss >= 0 in every epoch"))
+
+
 def test_no_nan(run):
     """the loss stays finite (no NaN)"""
+    _sound(run)
     losses = run["losses"]
-    assert bool(torch.isfinite(losses).all()), (
-        f"{WHAT}: the loss per epoch was {losses.tolist()}: NaN or infinite values mean the KL or the "
-        "sampling blows up (a flipped KL sign lets logvar grow without bound)")
+    if not bool(torch.isfinite(losses).all()):
+        raise AssertionError(says("the loss became NaN or infinite",
+                                  "the KL or the sampling blows up: check reparameterize and kl_divergence "
+                                  "for overflow", f"{WHAT}: the loss per epoch", _per_epoch(losses), "finite values"))
     before, after = verified_training(run, X, 0, Z_DIM, PRIOR_Z, WHAT)
-    assert after == after and abs(after) != float("inf"), (
-        f"{WHAT}: the trained weights give a NaN or infinite loss on the grader's images")
+    if not (after == after and abs(after) != float("inf")):
+        raise AssertionError(says("the trained weights give a NaN or infinite loss",
+                                  "check reparameterize and kl_divergence for overflow",
+                                  f"{WHAT}: the grader's loss of the trained weights", fmt(after), "a finite loss"))
 
 
 def test_loss_falls_by_20_percent(run):
     """the loss falls by at least 20% (measured by the grader on the trained weights)"""
-    reported = [round(v, 2) for v in run["losses"].tolist()]
+    _sound(run)
     before, after = verified_training(run, X, 0, Z_DIM, PRIOR_Z, WHAT)
-    assert after <= 0.8 * before, (
-        f"{WHAT}: the grader's loss (reconstruction + KL at beta = 1) of the trained weights is "
-        f"{fmt(after)}, of the starting weights {fmt(before)}: it must fall by at least 20% (to "
-        f"{fmt(0.8 * before)}), the original lab's acceptance criterion; your run reported {reported} per epoch"
-        + ("; a loss that falls without bound usually means a flipped KL sign" if reported and
-           reported[-1] < 0 else ""))
+    if not after <= 0.8 * before:
+        raise AssertionError(says(
+            "training did not lower the loss by 20%", "the original lab's acceptance criterion: check that "
+            "reparameterize and kl_divergence pass their own checks first",
+            f"{WHAT}: the grader's loss (reconstruction + KL at beta = 1) of the trained weights",
+            f"{fmt(after)}, from {fmt(before)} for the starting weights (your run reported "
+            f"{_per_epoch(run['losses'])} per epoch)", f"at most {fmt(0.8 * before)}"))
 
 
 def test_prior_samples_in_unit_interval(run):
     """decoded prior samples lie in [0, 1]"""
+    _sound(run)
     verified_training(run, X, 0, Z_DIM, PRIOR_Z, WHAT)
     samples = tensor_of(run["samples"], "VAE.decode(z) for z ~ N(0, I)")
-    assert bool(((samples >= 0) & (samples <= 1)).all()), (
-        f"after {WHAT}, decoded prior samples range over [{fmt(samples.min().item())}, "
-        f"{fmt(samples.max().item())}], expected pixel values in [0, 1]")
+    if not bool(((samples >= 0) & (samples <= 1)).all()):
+        raise AssertionError(says("decoded samples are not pixel values", "keep VAE.decode (and its sigmoid) as given",
+                                  f"after {WHAT}, decoded prior samples range over",
+                                  f"[{fmt(samples.min().item())}, {fmt(samples.max().item())}]", "[0, 1]"))

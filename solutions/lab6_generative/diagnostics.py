@@ -1,7 +1,11 @@
 """Did the run work?  The lab's acceptance criterion and its two classic failure modes.
 
 Acceptance: the average loss of the last epoch is at least 20% below that of
-epoch 0, and the prior samples were written to samples.png.
+epoch 0, and the prior samples were written to samples.png.  A broken
+objective fails it whatever the loss did: the loss is reconstruction + beta *
+KL, and both terms are never negative, so a negative or non-finite KL term, or
+a loss below zero, means the KL is computed wrongly (usually its sign), and a
+falling loss then measures nothing.
 
 KL collapse (posterior collapse): q(z|x) equals the prior N(0, I) for every
 x, so the KL term is 0 and z tells the decoder nothing about the image.  It
@@ -19,6 +23,7 @@ every z.  It shows as prior samples whose pixels barely vary: the standard
 deviation over the 784 pixels of each sample, averaged over the samples, is
 below 0.05.
 """
+import math
 import os
 
 import torch
@@ -28,19 +33,49 @@ from .vae import kl_divergence
 ACCEPTANCE_DROP = 0.20      # the loss must fall by 20% from epoch 0
 ACTIVE_VARIANCE = 0.01      # a latent unit is active if Var_x(mu_j) > 0.01 (Burda et al., 2016)
 GRAY_PIXEL_STD = 0.05       # samples whose pixels barely vary are "all gray"
+KL_SLACK = 1e-3             # nats: a batch-mean KL this far below 0 is no rounding error
+
+
+def objective_problem(history):
+    """Why the objective of a run is broken, as one sentence naming the KL term, or None.
+
+    Both terms of the loss are never negative: the reconstruction is a binary
+    cross-entropy, the KL a divergence.  So a KL term that is negative, NaN or
+    infinite, or a loss below zero, in any epoch, means the objective is wrong.
+    """
+    where = "lab6_generative/vae.py"
+    for row in history:
+        if not math.isfinite(row["kl"]):
+            return (f"the KL term became {row['kl']} in epoch {row['epoch']}: for finite mu and logvar the KL "
+                    f"is a finite number >= 0; check kl_divergence in {where}")
+    negative = [row for row in history if row["kl"] < -KL_SLACK]
+    if negative:
+        row = min(negative, key=lambda r: r["kl"])
+        return (f"the KL term was negative ({row['kl']:.4g} in epoch {row['epoch']}): a KL divergence is never "
+                f"negative, so training made it ever more negative instead of fitting the images; check the sign "
+                f"in kl_divergence ({where})")
+    below = [row for row in history if row["loss"] < 0]
+    if below:
+        row = min(below, key=lambda r: r["loss"])
+        return (f"the loss was {row['loss']:.4g} in epoch {row['epoch']}, but both of its terms, the "
+                f"reconstruction and the KL term, are never negative: check kl_divergence ({where})")
+    return None
 
 
 def acceptance(history, samples_path):
-    """The lab's acceptance criterion: loss fell >= 20% from epoch 0, and samples.png exists.
+    """The lab's acceptance criterion: loss fell >= 20% from epoch 0, samples.png exists, and the
+    objective is sound (no negative or non-finite KL term, no loss below zero).
 
     Returns a dict with ``loss_drop`` (the fraction, (first - last) / first),
-    ``loss_dropped_enough``, ``samples_png`` and ``passed`` (both hold).
+    ``loss_dropped_enough``, ``samples_png``, ``objective_problem`` (None, or
+    the sentence saying what is wrong with the KL term) and ``passed`` (all hold).
     """
     first, last = history[0]["loss"], history[-1]["loss"]
     drop = (first - last) / first if first else 0.0
+    problem = objective_problem(history)
     result = {"loss_drop": drop, "loss_dropped_enough": bool(drop >= ACCEPTANCE_DROP),
-              "samples_png": os.path.exists(samples_path)}
-    result["passed"] = result["loss_dropped_enough"] and result["samples_png"]
+              "samples_png": os.path.exists(samples_path), "objective_problem": problem}
+    result["passed"] = result["loss_dropped_enough"] and result["samples_png"] and problem is None
     return result
 
 

@@ -13,8 +13,9 @@ At the end it writes into ``--out-dir``:
     vae.safetensors      the trained weights
 
 and checks the lab's acceptance criterion (the loss fell by at least 20%
-from epoch 0; samples.png exists) and the two classic failure modes: KL
-collapse and all-gray samples.
+from epoch 0; samples.png exists; the KL term never negative and the loss
+never below zero) and the two classic failure modes: KL collapse and all-gray
+samples.
 
 Read it top to bottom: ``set_seed`` makes a run repeatable, ``train`` is
 the training loop, ``main`` is the program (options, data, training, then
@@ -141,10 +142,13 @@ def main(argv=None):
 
     print(f"Wrote samples.png, reconstructions.png, loss_curve.png, history.json and "
           f"vae.safetensors to {args.out_dir}/")
-    verdict = "PASS" if checks["passed"] else "FAIL"
-    print(f"Acceptance: {verdict}: loss fell {100 * checks['loss_drop']:.1f}% from epoch 0 "
-          f"(needs >= {100 * diagnostics.ACCEPTANCE_DROP:.0f}%); samples.png "
-          f"{'written' if checks['samples_png'] else 'MISSING'}.")
+    if checks["objective_problem"]:
+        print(f"Acceptance: FAIL: {checks['objective_problem']}.")
+    else:
+        verdict = "PASS" if checks["passed"] else "FAIL"
+        print(f"Acceptance: {verdict}: loss fell {100 * checks['loss_drop']:.1f}% from epoch 0 "
+              f"(needs >= {100 * diagnostics.ACCEPTANCE_DROP:.0f}%); samples.png "
+              f"{'written' if checks['samples_png'] else 'MISSING'}.")
     print(f"Latent space: {report['active_units']} of {args.z} dimensions active.")
     for warning in report["warnings"]:
         print(f"Warning: {warning}")

@@ -96,8 +96,10 @@ def kl_divergence(mu, logvar, reduction="mean"):
         reduction: what to do with the per-example values (shape ``mu.shape[:-1]``):
             ``"none"`` returns them, ``"sum"`` returns their total and
             ``"mean"`` (the default, used for the training loss) their average
-            over the batch.  Anything else raises ``ValueError`` naming the
-            allowed values ``"none"``, ``"sum"``, ``"mean"``.
+            over every leading dimension: over the batch for mu of shape
+            (batch, d), over all a * b values for mu of shape (a, b, d).
+            Anything else raises ``ValueError`` naming the allowed values
+            ``"none"``, ``"sum"``, ``"mean"``.
 
     Returns:
         A tensor: shape ``mu.shape[:-1]`` for ``"none"``, a scalar otherwise.
@@ -106,7 +108,9 @@ def kl_divergence(mu, logvar, reduction="mean"):
         - Averaging over the latent dimensions instead of summing: the KL of
           independent dimensions adds up.
         - "mean" dividing by batch * d (``.mean()`` over every element)
-          instead of by the batch size.
+          instead of by the batch size, or by ``mu.size(0)`` only (wrong as
+          soon as mu has more than one leading dimension).
+        - Summing over a fixed ``dim=1``: the latent dimension is the last one.
         - A flipped sign or a missing 0.5: the KL can never be negative, and
           mu = 1, logvar = 0 must give 0.5 per dimension.
     """

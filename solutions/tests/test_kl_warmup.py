@@ -7,10 +7,13 @@ from lab6_generative.schedules import kl_warmup
 @pytest.mark.parametrize("epoch, expected", [(0, 0.0), (1, 1 / 3), (2, 2 / 3), (3, 1.0), (4, 1.0), (10, 1.0)])
 def test_matches_the_original_lab(epoch, expected):
     beta = kl_warmup(epoch, 3)
+    diagnosis = "it does not follow the linear warm-up: beta = beta_max * min(1, epoch / warmup_epochs)"
+    if beta == pytest.approx(min(1, (epoch + 1) / 3)) and epoch < 3:
+        diagnosis = "it is off by one, (epoch + 1) / warmup_epochs: epochs count from 0 and beta is 0 at epoch 0"
+    elif beta == pytest.approx(epoch / 3) and epoch > 3:
+        diagnosis = "beta keeps growing after the warm-up: clamp it, after the warm-up beta stays at beta_max"
     assert beta == pytest.approx(expected), (
-        f"kl_warmup({epoch}, 3) = {beta}, expected min(1, {epoch}/3) = {expected:.4f}"
-        + (" (beta must be exactly 0 at epoch 0: check for an off-by-one)" if epoch == 0 else "")
-        + (" (after the warm-up beta stays at beta_max: clamp it)" if epoch > 3 else ""))
+        f"{diagnosis}. kl_warmup({epoch}, 3) gave {beta}, expected min(1, {epoch}/3) = {expected:.4f}")
 
 
 def test_beta_max_scales_the_schedule():
@@ -22,8 +25,8 @@ def test_no_warmup():
     for epoch in (0, 1, 5):
         beta = kl_warmup(epoch, 0, beta_max=0.7)
         assert beta == pytest.approx(0.7), (
-            f"kl_warmup({epoch}, 0, beta_max=0.7) = {beta}, expected 0.7: warmup_epochs == 0 means no warm-up "
-            "(and no division by zero)")
+            "with warmup_epochs = 0 beta is not beta_max: warmup_epochs == 0 means no warm-up (and no division "
+            f"by zero). kl_warmup({epoch}, 0, beta_max=0.7) gave {beta}, expected 0.7")
 
 
 def test_returns_a_number():

@@ -261,6 +261,23 @@ def test_teaching_messages():
     assert not core.teaches("internal error in the grader: KeyError: 'x'")
 
 
+def test_a_bug_is_judged_by_its_checks_first_failure():
+    """As tests/autograder/test_submissions.py: `expect` in the first failure, no `reject` phrase in any,
+    exactly `failing_tests` tests failed."""
+    bug = {"name": "b", "check": "c", "expect": "sign", "reject": ["uniform"], "failing_tests": 1}
+
+    def result(*messages):
+        tests = [{"status": "failed" if m else "passed", "message": m} for m in messages]
+        return {"checks": [{"id": "c", "first_failure": next((m for m in messages if m), ""), "tests": tests}]}
+
+    assert core._bug_verdict(bug, result("", "the sign is flipped: ...")) == ""
+    assert "does not contain 'sign'" in core._bug_verdict(bug, result("off by one", "the sign is flipped"))
+    assert "'uniform', a wrong diagnosis" in core._bug_verdict({**bug, "failing_tests": 2},
+                                                               result("the sign is flipped", "looks uniform"))
+    assert "2 tests of c fail" in core._bug_verdict(bug, result("the sign is flipped", "sign again"))
+    assert "was not graded" in core._bug_verdict({**bug, "check": "d"}, result("sign"))
+
+
 # --- a CI-sized audit, through the command line ----------------------------------------------------------
 
 @pytest.fixture(scope="module")

@@ -88,6 +88,22 @@ def test_inputs_and_gradients_must_come_back_as_sent():
         replies.check("reparameterize", {"mu": mu, "logvar": mu, "grad_weight": mu}, reply, "reparameterize")
 
 
+def test_a_training_reply_holds_one_loss_and_one_kl_term_per_epoch():
+    x, prior_z = torch.zeros(64, 1, 28, 28), torch.zeros(3, 4)
+    sent = {"x": x, "prior_z": prior_z, "epochs": 2}
+    weights = support.initial_weights(0, 4)
+    good = {"losses": torch.tensor([500.0, 300.0], dtype=torch.float64),
+            "kls": torch.tensor([10.0, 12.0], dtype=torch.float64),
+            "samples": _desc(torch.zeros(3, 1, 28, 28)), "weights": weights}
+    checked = replies.check("train", sent, good, "training")
+    assert torch.equal(checked["kls"], good["kls"]) and torch.equal(checked["losses"], good["losses"])
+    with pytest.raises(errors.BadResult, match="lacks kls"):
+        replies.check("train", sent, {k: v for k, v in good.items() if k != "kls"}, "training")
+    for kls in (torch.tensor([10.0], dtype=torch.float64), torch.tensor([10.0, 12.0])):
+        with pytest.raises(errors.BadResult, match="epoch KL terms"):
+            replies.check("train", sent, {**good, "kls": kls}, "training")
+
+
 def test_numbers_must_be_what_they_claim():
     with pytest.raises(errors.BadResult, match="claims a real number"):
         replies.number({"is_real": True, "value": "1.0", "type": "str", "repr": "'1.0'"}, "kl_warmup")
@@ -212,4 +228,5 @@ def test_shapes_that_change_with_the_input_lose_points_without_internal_errors(t
     monkeypatch.setenv("AUTOGRADER_SANDBOX", "bwrap")
     result = grade(str(_build(tmp_path, "kl_empty_when_one_latent")), only="loss_reduction")
     assert not result.internal_errors and result.score < 15
-    assert "expected (1,): one value per example" in failures(result)
+    text = failures(result)
+    assert "'none' does not give one value per example" in text and "gave shape (0,), expected shape (1,)" in text

@@ -35,11 +35,35 @@ def test_there_are_at_least_fifteen_bugs_covering_every_student_function():
                                           "warmup", "determinism"}
 
 
+def test_the_catalogue_names_its_checks_and_keys():
+    checks = {c.id for c in RUBRIC.checks}
+    for bug in BUGS:
+        assert bug["check"] in checks, bug["name"]
+        assert set(bug) <= {"name", "function", "check", "expect", "reject", "failing_tests", "body"}, bug["name"]
+        assert all(isinstance(p, str) and p for p in bug.get("reject", [])), bug["name"]
+
+
 @pytest.mark.parametrize("bug", BUGS, ids=[b["name"] for b in BUGS])
 def test_each_bug_loses_points_in_its_check_with_a_helpful_message(tmp_path, bug):
+    """The check takes points off, and its first failure (what every report shows) names the mistake."""
     submission = build_submission(tmp_path, {bug["function"]: bug["body"]})
     result = grade(str(submission), RUBRIC, only=bug["check"])
     (check,) = result.checks
     assert check.score < check.points, f"{bug['name']} earned all {check.points} points of {bug['check']}"
-    assert bug["expect"].lower() in failures(result), failures(result)
+    assert bug["expect"].lower() in check.first_failure.lower(), failures(result)
+    for phrase in bug.get("reject", []):
+        assert phrase.lower() not in failures(result), f"a wrong diagnosis, {phrase!r}: {failures(result)}"
+    if "failing_tests" in bug:
+        failed = [t.name for t in check.tests if t.status != "passed"]
+        assert len(failed) == bug["failing_tests"], f"charged {len(failed)} times: {failed}"
     assert not result.internal_errors
+
+
+def test_one_mistake_gets_one_diagnosis_in_every_check(tmp_path):
+    """z = mu + eps * logvar once had four diagnoses (uniform, shared, the same z twice, unseeded): every
+    failure of every check now says what it is, and it costs the checks of the sampling alone."""
+    bug = next(b for b in BUGS if b["name"] == "reparameterize_noise_scaled_by_logvar")
+    result = grade(str(build_submission(tmp_path, {bug["function"]: bug["body"]})), RUBRIC)
+    failed = [t for t in result.tests if t.status != "passed"]
+    assert failed and {t.check_id for t in failed} == {"reparameterization"}, [(t.check_id, t.message) for t in failed]
+    assert all(t.message.startswith("it uses std = logvar: ") for t in failed), [t.message for t in failed]

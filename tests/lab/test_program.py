@@ -64,6 +64,26 @@ def test_another_seed_gives_another_history(two_runs, fake_data_dir, tmp_path):
     assert other != first
 
 
+def test_a_flipped_kl_fails_acceptance_and_the_message_names_the_kl_term(fake_data_dir, tmp_path):
+    """A KL whose sign is flipped drives the loss far below zero: that is no acceptance."""
+    import shutil
+
+    tree = tmp_path / "flipped"
+    shutil.copytree(SOLUTIONS, tree, ignore=shutil.ignore_patterns("__pycache__", ".data", "outputs"))
+    vae = tree / "lab6_generative" / "vae.py"
+    source = vae.read_text()
+    old = "per_example = 0.5 * torch.sum("
+    assert old in source
+    vae.write_text(source.replace(old, "per_example = -0.5 * torch.sum("))
+    proc = train(tmp_path / "out", fake_data_dir, tree=tree)
+    assert proc.returncode == 0, proc.stderr
+    verdict = next(line for line in proc.stdout.splitlines() if line.startswith("Acceptance:"))
+    assert verdict.startswith("Acceptance: FAIL: the KL term was negative"), verdict
+    assert "sign in kl_divergence" in verdict and "PASS" not in proc.stdout
+    history = json.loads((tmp_path / "out" / "history.json").read_text())
+    assert history["acceptance"]["passed"] is False and "KL" in history["acceptance"]["objective_problem"]
+
+
 @pytest.mark.parametrize("args, message", [
     (["--epochs", "-1"], "--epochs: must be >= 1, got -1"),
     (["--epochs", "two"], "--epochs: expected an integer, got 'two'"),

@@ -73,3 +73,33 @@ def test_public_tests_catch_a_wrong_implementation(tmp_path, test_file):
     path.write_text(source.replace(old, new))
     _, outcomes = run_pytest(tree, tmp_path, f"tests/{test_file}")
     assert "failure" in outcomes.values(), f"{test_file} did not notice: {outcomes}"
+
+
+@pytest.mark.parametrize("old, new, diagnosis, wrong", [
+    # z = mu + eps * logvar: one diagnosis, the grader's ("it uses std = logvar"), never "the noise is missing"
+    ("    std = torch.exp(0.5 * logvar)\n    eps = torch.randn_like(std)\n    return mu + eps * std",
+     "    eps = torch.randn_like(mu)\n    return mu + eps * logvar", "it uses std = logvar",
+     ("noise is missing", "uniform", "shared")),
+    ("std = torch.exp(0.5 * logvar)", "std = torch.exp(logvar)", "it uses std = exp(logvar)",
+     ("noise is missing", "std = logvar")),
+])
+def test_public_tests_give_the_graders_diagnosis(tmp_path, old, new, diagnosis, wrong):
+    """Every public test that fails on a classic reparameterize mistake names it as the grader does."""
+    import shutil
+
+    tree = tmp_path / "broken"
+    shutil.copytree(SOLUTIONS, tree, ignore=shutil.ignore_patterns("__pycache__", ".data", "outputs"))
+    path = tree / "lab6_generative" / "vae.py"
+    source = path.read_text()
+    assert old in source
+    path.write_text(source.replace(old, new))
+    proc, outcomes = run_pytest(tree, tmp_path, "tests/test_reparameterize.py")
+    failed = [test for test, outcome in outcomes.items() if outcome == "failure"]
+    assert failed, outcomes
+    report = ET.parse(tmp_path / "broken.xml").getroot()
+    messages = [child.get("message") or "" for case in report.iter("testcase") for child in case
+                if child.tag == "failure"]
+    assert len(messages) == len(failed)
+    for message in messages:
+        assert diagnosis in message, message
+        assert not any(w in message for w in wrong), message

@@ -98,6 +98,30 @@ def test_train_returns_history_and_lowers_the_loss(lab):
         lab.train_vae.train(model, x[:10], batch_size=64)
 
 
+def test_acceptance_fails_a_broken_objective_and_names_the_kl_term(lab, tmp_path):
+    samples = tmp_path / "samples.png"
+    samples.write_bytes(b"png")
+
+    def history(*rows):
+        return [{"epoch": e, "loss": loss, "recon": loss, "kl": kl, "beta": 1.0} for e, (loss, kl) in enumerate(rows)]
+
+    healthy = lab.diagnostics.acceptance(history((500.0, 10.0), (300.0, 12.0)), str(samples))
+    assert healthy["passed"] and healthy["objective_problem"] is None
+    # the KL's sign flipped: the loss falls without bound, far more than 20%
+    flipped = lab.diagnostics.acceptance(history((440.0, -25.0), (-1e23, -4.8e23)), str(samples))
+    assert flipped["loss_dropped_enough"] and not flipped["passed"]
+    assert "KL term was negative" in flipped["objective_problem"] and "sign" in flipped["objective_problem"]
+    assert "epoch 1" in flipped["objective_problem"]
+    for rows, words in ((((500.0, 10.0), (300.0, float("nan"))), "KL term became nan"),
+                        (((500.0, 10.0), (300.0, float("inf"))), "KL term became inf"),
+                        (((500.0, 0.0), (-5.0, 0.0)), "the loss was -5")):
+        verdict = lab.diagnostics.acceptance(history(*rows), str(samples))
+        assert not verdict["passed"] and words in verdict["objective_problem"], verdict
+        assert "KL" in verdict["objective_problem"]
+    # rounding: a collapsed posterior's KL may be a hair below 0
+    assert lab.diagnostics.acceptance(history((500.0, 1e-7), (300.0, -1e-7)), str(samples))["passed"]
+
+
 def test_diagnose_flags_kl_collapse_and_gray_samples(lab):
     torch.manual_seed(0)
     model = lab.vae.VAE(z=8)
