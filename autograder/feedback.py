@@ -38,7 +38,9 @@ changes nothing the second time.  An empty repository is not pushed to (its
 first branch would become its default).  git runs as ``collect`` runs it: no
 hooks, no prompts (your git credentials, e.g. ``gh auth setup-git``, or none),
 a time limit per student (``--timeout``), and never in the student's checkout.
-A failing push is one line; the others go on; exit status 1 at the end.
+A failing push is one line; the others go on; exit status 1 at the end.  A
+student whose roster row has no repository (a missing student) is said and
+skipped: not a failure.
 
 Student text is hostile data: names are folder names, and only names safe as
 file names and branch refs get a file (letters, digits and ``. _ - @ +``; no
@@ -572,7 +574,7 @@ def run_feedback(args):
             problems.append(name)
             print(f"  {one_line(name, 24):<{width}}  skipped  in the roster, but not in {args.grades}: not graded")
 
-    pushed = unchanged = failed = 0
+    pushed = unchanged = failed = skipped = 0
     if args.push and built:
         from . import collect
 
@@ -583,9 +585,12 @@ def run_feedback(args):
         try:
             for student in built:
                 entry = known.roster.get(student.name)
-                if entry is None or not entry.url:
-                    why = "not in the roster" if entry is None else "no repository in the roster"
-                    jobs[pool.submit(lambda why=why: ("failed", why))] = student.name
+                if entry is None:
+                    jobs[pool.submit(lambda: ("failed", "not in the roster"))] = student.name
+                    continue
+                if not entry.url:  # nobody to push to (a missing student): said, but not a failure
+                    jobs[pool.submit(lambda: ("skipped", "no repository in the roster: nothing to push to; "
+                                                         "send them their file yourself"))] = student.name
                     continue
                 commit = (known.manifest or {}).get(student.name, {}).get("commit") or ""
                 jobs[pool.submit(push, student.name, entry.url, student.text,
@@ -598,6 +603,9 @@ def run_feedback(args):
                 elif status == "unchanged":
                     unchanged += 1
                     said = f"unchanged (its branch {BRANCH} already holds this {FILE})"
+                elif status == "skipped":
+                    skipped += 1
+                    said = f"not pushed: {detail}"
                 else:
                     failed += 1
                     problems.append(name)
@@ -613,7 +621,8 @@ def run_feedback(args):
     elapsed = time.perf_counter() - start
     said = f"Wrote {len(built)} of {len(names)} files"
     if args.push:
-        said += f"; pushed {pushed}, {unchanged} unchanged, {failed} failed"
+        said += f"; pushed {pushed}, {unchanged} unchanged, {failed} failed" + (
+            f", {skipped} without a repository" if skipped else "")
     print(f"{said}, in {elapsed:.1f} s.")
     if problems:
         print(f"{len(set(problems))} student(s) without their feedback {'pushed' if args.push else 'written'} "

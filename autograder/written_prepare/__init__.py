@@ -393,10 +393,12 @@ def report(rows, collected, course, seconds, out=print):
     out("  1. Grade the written answers in nbgrader's formgrader (from the course folder, no venv activation):")
     out(f"       cd {course} && {jupyter} server --ServerApp.default_url=/formgrader")
     out("     open the http://localhost:8888/formgrader?token=... address it prints, then Manual Grading > lab6 >"
-        " lab6_vae, and give each answer its points (Ctrl-C twice stops the server).")
+        " lab6_vae, and give each answer its points (Ctrl-C twice stops the server). nbgrader shows each"
+        " notebook out of 14: the 6 written points plus 8 of test cells that score 0 here (grade-all grades"
+        " the code); only the written points reach the grades.")
     out("     Grade there only: do not open a student's notebook in Jupyter and run it (that runs their code as you).")
     out("  2. Merge the written points into the grades:")
-    out(f"       {python} -m autograder grade-all {collected} --out grades --gradebook "
+    out(f"       {python} -m autograder grade-all {collected} --out grades --jobs 2 --gradebook "
         f"{os.path.join(course, 'gradebook.db')}")
 
 

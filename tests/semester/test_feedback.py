@@ -423,9 +423,14 @@ def test_a_student_not_in_the_roster_is_not_pushed_and_the_others_are(full_class
     roster.write_text(f"student,repo\nana,{ana}\nben,\nzed,{ana}\n")
     assert run(grades, "--out", tmp_path / "out", "--collected", collected, "--gradebook",
                base / "course" / "gradebook.db", "--roster", roster, "--push") == 1
-    said = capsys.readouterr().out
+    captured = capsys.readouterr()
+    said = captured.out
     assert "ana: pushed" in said and "ben: not pushed: no repository in the roster" in said
     assert "cy: not pushed: not in the roster" in said and re.search(r"zed +skipped +in the roster, but not", said)
+    # ben has no repository (a missing student): said and skipped, not a failure; cy and zed are the roster's
+    assert "1 without a repository" in said
+    problems = captured.err.split(":")[-1]
+    assert "cy" in problems and "zed" in problems and "ben" not in problems
 
 
 # ---------------------------------------------------------------- bad arguments

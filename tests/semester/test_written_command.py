@@ -181,7 +181,7 @@ def test_every_student_is_in_the_gradebook_or_reported_and_the_output_says_what_
     # What to do next: the formgrader from the venv, without activating it; then grade-all --gradebook.
     assert f"cd {course} && {os.path.dirname(sys.executable)}/jupyter server --ServerApp.default_url=/formgrader" \
         in proc.stdout
-    assert f"-m autograder grade-all {semester['collected']} --out grades --gradebook {course}/gradebook.db" \
+    assert f"-m autograder grade-all {semester['collected']} --out grades --jobs 2 --gradebook {course}/gradebook.db" \
         in proc.stdout
     print(f"written, {len(got)} students (3 in the gradebook): {semester['seconds']:.1f} s")
 
