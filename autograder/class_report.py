@@ -249,8 +249,8 @@ def _semester_lines(rubric, finals, manifest, written_scores, state, why):
     absent = len(finals) - len(present)
     lines = ["", f"## Final grades (out of {rubric.final_total if written_scores is not None else rubric.total})",
              "", f"{len(have)} of {len(finals)} students have a final grade"
-             + (f"; mean {sum(done) / len(done):.1f}" if done else "")
-             + (f" (without the {absent} missing)" if absent and done else "") + "."]
+             + (f" ({absent} of them missing: 0 in the LMS file)" if absent else "")
+             + (f"; the mean of the {len(done)} graded: {sum(done) / len(done):.1f}" if done else "") + "."]
     late = sorted((name, why[name] if state.get(name) == "late" else f.late) for name, f in present.items()
                   if f.penalty or (f.late and f.late != "on time"))
     if manifest is not None:

@@ -119,7 +119,7 @@ def test_the_report_counts_only_students_with_a_score(tmp_path):
     late = next(line for line in report.splitlines() if line.startswith("Late:"))
     assert late == "Late: ben (2 days late: -20).", "finn is missing, not late"
     assert "no commit pushed in time" not in report
-    assert "5 of 6 students have a final grade; mean 38.8 (without the 1 missing)." in report
+    assert "5 of 6 students have a final grade (1 of them missing: 0 in the LMS file); the mean of the 4 graded: 38.8." in report
 
 
 def test_a_missing_students_zero_result_claims_no_sandbox(tmp_path):
