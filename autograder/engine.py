@@ -10,6 +10,7 @@ points with ``results.split_points``.
     result = grade("solutions")            # -> results.Result
 """
 import os
+import sys
 import time
 
 import pytest
@@ -107,8 +108,24 @@ class Collector:
         return ("passed", "") if nodeid in self.passed else ("failed", "not run")
 
 
+def _forget_check_modules(files):
+    """Drop already-imported check modules, so pytest imports them afresh under our hypothesis profile.
+
+    ``@given`` captures the default settings when its module is imported: a check module that
+    someone imported earlier in this process (a test of the grader, a tool) would keep
+    hypothesis's default deadline of 200 ms and fail a correct submission whose worker is slow
+    to start.
+    """
+    wanted = {os.path.realpath(f) for f in files}
+    for name, module in list(sys.modules.items()):
+        path = getattr(module, "__file__", None)
+        if path and os.path.realpath(path) in wanted:
+            del sys.modules[name]
+
+
 def _run_pytest(files, collector):
     """Run pytest in this process on ``files``, quietly, with only our plugins."""
+    _forget_check_modules(files)
     args = [*files, "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:warnings",
             "--noconftest", "-p", "autograder.checks.conftest", "--assert=plain", "--capture=sys",
             "-c", os.devnull, "--rootdir", rubric_mod.CHECKS_DIR, "--import-mode=importlib"]
@@ -161,7 +178,7 @@ def grade(submission, rubric=None, *, checks_dirs=(), public_only=False, only=No
     skipped, to_run = {}, {}
     for check in selected:
         if check.hidden and public_only:
-            skipped[check.id] = "hidden check: not run (--public-only); the course autograder runs it"
+            skipped[check.id] = "hidden check: not run here; your instructor's grader runs it"
         elif files[check.id] is None:
             skipped[check.id] = ("hidden check: its test file is not available here; "
                                  "the course autograder runs it")

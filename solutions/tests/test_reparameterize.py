@@ -40,7 +40,7 @@ def test_it_samples_rather_than_returning_mu():
     mu, logvar = torch.zeros(4, 8), torch.full((4, 8), math.log(4.0))  # std = 2
     z = reparameterize(mu, logvar)
     assert not torch.equal(z, mu), (
-        "the noise is missing: z equals mu: write z = mu + eps * std with eps = torch.randn_like(std). "
+        "the noise is missing: z equals mu: write z = mu + eps * std, drawing eps with torch.randn_like(std). "
         f"reparameterize(zeros, log 4) gave z = mu = 0 everywhere, expected random values")
     assert len(torch.unique(z)) == z.numel(), (
         "some entries of z are equal: draw one noise value per element (torch.randn_like(mu)), "

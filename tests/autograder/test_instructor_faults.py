@@ -170,7 +170,7 @@ def test_the_worker_has_no_sockets_memfd_shared_memory_or_writable_root(tmp_path
         server.close()
     assert got == []
     text = "\n".join(t.message for t in result.tests)
-    assert "returned str 'none'" in text, text[:3000]  # every escape failed inside the worker
+    assert "gave str 'none'" in text, text[:3000]  # every escape failed inside the worker
     after = os.stat(host_file)
     assert (after.st_mode, after.st_mtime_ns) == (before.st_mode, before.st_mtime_ns)
     for leftover in ("/dev/shm/escape", "/escape", "/tmp/escape"):
