@@ -42,6 +42,7 @@ are computed on what the student wrote.
 The names are strings so that the course's ``nbgrader_config.py`` can list
 them too (nbconvert imports them when nbgrader's autograde runs there).
 """
+import contextlib
 import os
 
 import nbformat
@@ -102,6 +103,19 @@ def nbgrader_metadata(notebook, name):
     return meta
 
 
+@contextlib.contextmanager
+def _released_notebook(resources):
+    """The gradebook's record of the released notebook being converted (None if it has none), while
+    the gradebook is open (its cells are read from the database)."""
+    info = resources["nbgrader"]
+    with Gradebook(info["db_url"]) as gb:
+        try:
+            notebook = gb.find_notebook(info["notebook"], info["assignment"])
+        except MissingEntry:
+            notebook = None
+        yield notebook
+
+
 class MetadataFromGradebook(NbGraderPreprocessor):
     """Every cell's nbgrader metadata as released (from the gradebook), or none.
 
@@ -114,11 +128,8 @@ class MetadataFromGradebook(NbGraderPreprocessor):
     """
 
     def preprocess(self, nb, resources):
-        info = resources["nbgrader"]
-        with Gradebook(info["db_url"]) as gb:
-            try:
-                notebook = gb.find_notebook(info["notebook"], info["assignment"])
-            except MissingEntry:
+        with _released_notebook(resources) as notebook:
+            if notebook is None:
                 return nb, resources
             known = {cell.name: nbgrader_metadata(notebook, cell.name) for cell in notebook.source_cells}
         seen = set()
@@ -141,11 +152,8 @@ class PutBackMissingCells(NbGraderPreprocessor):
     """Graded cells missing from the submission, back as they were released (unanswered: 0 points)."""
 
     def preprocess(self, nb, resources):
-        info = resources["nbgrader"]
-        with Gradebook(info["db_url"]) as gb:
-            try:
-                notebook = gb.find_notebook(info["notebook"], info["assignment"])
-            except MissingEntry:
+        with _released_notebook(resources) as notebook:
+            if notebook is None:
                 return nb, resources
             order = [cell.name for cell in notebook.source_cells]
             sources = {cell.name: cell for cell in notebook.source_cells}
