@@ -390,7 +390,7 @@ def verify(mechanism, limits=None):
     ``Box`` of the chosen mechanism, with the rubric's limits, on a package of
     our own (no student code), confines itself and tries what a submission
     must not do (``confine.escapes``).  Done once per grading process and
-    mechanism (about 0.1 s: no torch); ``grade`` and ``grade-all`` call it before
+    mechanism (50-75 ms measured here: no torch); ``grade`` and ``grade-all`` call it before
     grading anyone, so a broken interpreter path or sandbox is reported as the
     instructor's problem instead of every student's zero.
     """
