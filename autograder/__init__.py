@@ -17,7 +17,7 @@ This file stays import-free: the worker imports the package too.
 
 def __getattr__(name):
     if name == "grade":
-        from .engine import grade
+        from autograder.grading.engine import grade
 
         return grade
     raise AttributeError(f"module 'autograder' has no attribute {name!r}")

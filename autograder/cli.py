@@ -36,12 +36,12 @@ import importlib
 import importlib.util
 import sys
 
-from .errors import UsageError
+from autograder.errors import UsageError
 
 # Modules with register(subparsers).  Instructor-only ones (audit) are left out of the
 # graders shipped to platforms (platforms/common.py), so their absence is not an error.
-SUBCOMMANDS = ("autograder.cli", "autograder.grade_all", "autograder.exports.cli", "autograder.collect")
-INSTRUCTOR_SUBCOMMANDS = ("autograder.audit.cli", "autograder.written_prepare", "autograder.feedback")
+SUBCOMMANDS = ("autograder.cli", "autograder.semester.grade_all", "autograder.semester.exports.cli", "autograder.semester.collect")
+INSTRUCTOR_SUBCOMMANDS = ("autograder.audit.cli", "autograder.semester.written_prepare", "autograder.semester.feedback")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -91,7 +91,7 @@ def add_sandbox_option(parser):
 
 
 def run_doctor(args):
-    from . import sandbox
+    from autograder import sandbox
 
     print("Isolation for student code on this machine:")
     for line in sandbox.doctor():
@@ -126,8 +126,8 @@ def report_list(args):
 
 def run_grade(args):
     """Grade, then hand the Result to every requested reporter."""
-    from . import reporters, rubric as rubric_mod
-    from .engine import grade
+    from autograder import reporters, rubric as rubric_mod
+    from autograder.grading.engine import grade
 
     wanted = report_list(args)
     for name, _ in wanted:
@@ -137,7 +137,7 @@ def run_grade(args):
     result = grade(args.submission, rubric, checks_dirs=args.checks_dir,
                    public_only=args.public_only, only=args.only, isolation=args.sandbox)
     if args.public_tests:
-        from .reporters import junit
+        from autograder.reporters import junit
 
         result.public_tests = junit.read(args.public_tests)   # shown by the reporters, never stored
     for name, destination in wanted:

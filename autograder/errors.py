@@ -6,7 +6,7 @@ with ``text.clean`` before it is put in one.  The checks let
 them propagate (or catch ``StudentError`` when an exception is what they
 expect); the engine turns them into failed tests.
 """
-from .text import clean, one_line
+from autograder.text import clean, one_line
 
 
 class GradingFailure(Exception):

@@ -6,7 +6,7 @@ A ``Result`` holds one ``CheckResult`` per rubric check, each holding its
 """
 import dataclasses
 
-from .text import clean
+from autograder.text import clean
 
 MESSAGE_LIMIT = 2000   # characters of one failure message
 

@@ -25,8 +25,8 @@ import re
 
 import yaml
 
-from . import late as late_mod, written as written_mod
-from .errors import UsageError
+from autograder.semester import late as late_mod, written as written_mod
+from autograder.errors import UsageError
 
 DEFAULT_PATH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "grading.yml")
 CHECKS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "checks")

@@ -12,8 +12,8 @@ student folders.
 """
 import os
 
-from . import safefs
-from .errors import UsageError
+from autograder.sandbox import safefs
+from autograder.errors import UsageError
 
 PACKAGE = "lab6_generative"
 

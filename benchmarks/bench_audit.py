@@ -55,7 +55,7 @@ def cosmic_ray_exec(n):
         (tmp / "check.py").write_text(textwrap.dedent(f"""\
             import sys
             sys.path.insert(0, {str(ROOT)!r})
-            from autograder.engine import grade
+            from autograder.grading.engine import grade
             result = grade(sys.argv[1])
             sys.exit(0 if result.score == result.max_score else 1)
             """), encoding="utf-8")

@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 START = """
 import json, statistics, sys, time
 from autograder import rubric
-from autograder.session import Session
+from autograder.grading.session import Session
 limits = rubric.load().limits
 times = []
 for _ in range(int(sys.argv[1])):

@@ -28,9 +28,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from autograder import rubric  # noqa: E402
-from autograder.engine import grade  # noqa: E402
-from autograder.session import Session  # noqa: E402
+from autograder import rubric# noqa: E402
+from autograder.grading.engine import grade  # noqa: E402
+from autograder.grading.session import Session  # noqa: E402
 
 LOOP = ("import signal\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
         "while True:\n    pass\n")

@@ -25,8 +25,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from autograder import rubric, sandbox  # noqa: E402
-from autograder.worker import Capture, Worker  # noqa: E402
+from autograder import rubric, sandbox# noqa: E402
+from autograder.grading.worker import Capture, Worker  # noqa: E402
 
 MECHANISMS = ("none", "landlock", "bwrap")
 RESULTS = os.path.join(tempfile.gettempdir(), "bench-sandbox-results.json")

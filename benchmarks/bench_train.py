@@ -154,7 +154,7 @@ def main():
         work = Path(tmp)
         data_dir = args.data_dir
         if data_dir is None:
-            from autograder.fakedata import write_fashion_mnist
+            from autograder.checks.fakedata import write_fashion_mnist
 
             data_dir = str(work / "data")
             print("writing a full-size Fashion-MNIST look-alike (60,000 + 10,000 images) ...", flush=True)

@@ -12,7 +12,7 @@ from support import ROOT, SOLUTIONS
 
 sys.path.insert(0, str(ROOT))  # the repository's packages (autograder, platforms, release)
 
-from autograder.fakedata import write_fashion_mnist  # noqa: E402
+from autograder.checks.fakedata import write_fashion_mnist  # noqa: E402
 
 
 @pytest.fixture(scope="session")

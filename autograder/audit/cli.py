@@ -19,8 +19,8 @@ DEFAULT_OUT = os.path.join("outputs", "audit")
 
 def register(subparsers):
     """Add the ``audit`` command (nothing heavy is imported until it runs: grading never needs cosmic-ray)."""
-    from ..cli import add_sandbox_option
-    from . import equivalent, submissions
+    from autograder.cli import add_sandbox_option
+    from autograder.audit import equivalent, submissions
     p = subparsers.add_parser(
         "audit", help="mutation-test the checks (and grade the catalogues of tests/submissions/)",
         description="Grade machine-made mutants of every function with a solution region, and the "
@@ -55,13 +55,13 @@ def register(subparsers):
 
 
 def run_audit(args):
-    from ..errors import UsageError
+    from autograder.errors import UsageError
 
     try:
         import cosmic_ray  # noqa: F401
     except ImportError:
         raise UsageError("the audit needs cosmic-ray, from the dev extra: pip install -e '.[dev]'") from None
-    from . import core, report, runner
+    from autograder.audit import core, report, runner
 
     options = core.Options(
         out=args.out, jobs=args.jobs, fail_under=args.fail_under, sample=args.sample,

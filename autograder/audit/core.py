@@ -39,9 +39,15 @@ import shutil
 import tempfile
 import time
 
-from .. import rubric as rubric_mod
-from ..errors import UsageError
-from . import equivalent as equivalent_mod, mutants as mutants_mod, operators, runner, submissions
+from autograder import rubric as rubric_mod
+from autograder.errors import UsageError
+from autograder.audit import (
+    equivalent as equivalent_mod,
+    mutants as mutants_mod,
+    operators,
+    runner,
+    submissions,
+)
 
 TRIPWIRE = 'raise RuntimeError("audit tripwire: this function was called")'
 GENERIC = {"", "a check failed", "failed", "not run", "the check skipped this test"}

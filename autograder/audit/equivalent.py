@@ -17,8 +17,8 @@ reference changed under it, and it should be reviewed or removed.
 """
 import os
 
-from ..errors import UsageError
-from ..rubric import read_yaml
+from autograder.errors import UsageError
+from autograder.rubric import read_yaml
 
 PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "equivalent.yml")
 KEYS = ("function", "before", "after", "reason")

@@ -23,7 +23,7 @@ import os
 from cosmic_ray.ast import ast_nodes, get_ast
 from cosmic_ray.mutating import mutate_code
 
-from . import operators
+from autograder.audit import operators
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 

@@ -49,11 +49,11 @@ def _init(rubric_path, checks_dirs, isolation):
 def _warm():
     import torch  # noqa: F401
     import hypothesis  # noqa: F401
-    import autograder.engine  # noqa: F401
+    import autograder.grading.engine  # noqa: F401
 
 
 def _grade(task):
-    from autograder.engine import grade
+    from autograder.grading.engine import grade
 
     started = time.perf_counter()
     result = grade(task.folder, _state["rubric"], checks_dirs=_state["checks_dirs"], only=task.only,

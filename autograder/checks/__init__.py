@@ -1,1 +1,1 @@
-"""The checks: one pytest file per rubric check (test_<id>.py), run by autograder.engine."""
+"""The checks: one pytest file per rubric check (test_<id>.py), run by autograder.grading.engine."""

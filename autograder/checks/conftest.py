@@ -10,7 +10,7 @@ the same examples and a grading run is bounded in time.
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 
-from autograder.engine import ENGINE_KEY
+from autograder.grading.engine import ENGINE_KEY
 
 PROFILE = "autograder"
 settings.register_profile(

@@ -116,7 +116,7 @@ def random_like(size, dtype="float32", seed=0, mu_scale=2.0, logvar_scale=1.5):
 
 def images(n, seed=0):
     """n float32 images (n, 1, 28, 28) in [0, 1] from the grader's own data."""
-    from autograder.fakedata import make_images
+    from autograder.checks.fakedata import make_images
 
     raw, _ = make_images(n, seed)
     return torch.from_numpy(raw).unsqueeze(1).to(torch.float32) / 255

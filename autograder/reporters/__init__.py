@@ -29,9 +29,9 @@ import json
 import os
 import pkgutil
 
-from ..errors import UsageError
-from ..results import MESSAGE_LIMIT
-from ..text import encodable
+from autograder.errors import UsageError
+from autograder.results import MESSAGE_LIMIT
+from autograder.text import encodable
 
 REGISTRY = {}
 

@@ -12,7 +12,7 @@ import os
 import subprocess
 import time
 
-from . import register, write_json
+from autograder.reporters import register, write_json
 
 SCHEMA = "classroom50/result/v1"
 IDENTITY = (("classroom", "CLASSROOM"), ("assignment", "ASSIGNMENT"), ("submission", "SUBMISSION_TAG"),

@@ -15,9 +15,9 @@ not run) and whether everything that ran passed, the public tests included when
 import sys
 import textwrap
 
-from ..text import clean, one_line
-from . import MESSAGE_LIMIT, everything_passed, first_failures, not_run, public_tests, register, score_text, \
-    write_text
+from autograder.text import clean, one_line
+from autograder.reporters import (MESSAGE_LIMIT, everything_passed, first_failures, not_run, public_tests,
+                                  register, score_text, write_text)
 
 WIDTH = 120
 MAX_PUBLIC_FAILURES = 10     # failing public tests listed one by one (pytest's own output lists them all)
@@ -25,7 +25,7 @@ MAX_PUBLIC_FAILURES = 10     # failing public tests listed one by one (pytest's 
 
 def isolation_text(result):
     """How the submission was isolated, in words."""
-    from ..sandbox import DESCRIPTIONS
+    from autograder.sandbox import DESCRIPTIONS
 
     if not result.isolation:  # results.NOT_RUN: nobody's code ran, nothing to isolate
         return "none needed: no student code was run"

@@ -24,8 +24,16 @@ import base64
 import json
 import os
 
-from ..text import clean, encodable, markdown
-from . import MESSAGE_LIMIT, everything_passed, first_failures, public_tests, ran, register, score_text
+from autograder.text import clean, encodable, markdown
+from autograder.reporters import (
+    MESSAGE_LIMIT,
+    everything_passed,
+    first_failures,
+    public_tests,
+    ran,
+    register,
+    score_text,
+)
 
 MAX_ANNOTATIONS = 10
 MAX_PUBLIC_FAILURES = 20     # failing public tests listed in the summary
@@ -45,7 +53,7 @@ def summary_markdown(result):
         else:
             points, failure = f"{check.score} / {check.points}", check.first_failure
         lines.append(f"| {check.title} (`{check.id}`) | {points} | {_cell(failure)} |")
-    from .console import isolation_text
+    from autograder.reporters.console import isolation_text
 
     lines += ["", f"Isolation: {markdown(isolation_text(result))}", ""]
     lines += [f"> {markdown(note, 2000)}" for note in result.notes]

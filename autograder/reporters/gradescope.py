@@ -14,8 +14,8 @@ characters or terminal escapes.
 """
 import json
 
-from ..text import clean
-from . import public_tests, register, score_text, write_json
+from autograder.text import clean
+from autograder.reporters import public_tests, register, score_text, write_json
 
 VISIBILITY = {"public": "visible", "hidden": "after_published"}
 MAX_BYTES = 1_000_000
@@ -23,7 +23,7 @@ MAX_BYTES = 1_000_000
 
 def output_text(result):
     """The text shown above the tests: the score, notes, and what the submission printed."""
-    from .console import isolation_text
+    from autograder.reporters.console import isolation_text
 
     parts = [f"Score: {score_text(result, ' / ')}", f"Isolation: {isolation_text(result)}"]
     parts += [clean(note) for note in result.notes]

@@ -7,8 +7,8 @@ It keeps the submission's text as it was, except that a surrogate (an
 undecodable byte) is stored as U+FFFD: the file is always valid UTF-8.
 Whoever shows the text makes it safe for their surface (``autograder.text``).
 """
-from .. import results
-from . import register, write_json
+from autograder import results
+from autograder.reporters import register, write_json
 
 
 @register("result", default="autograder-result.json")

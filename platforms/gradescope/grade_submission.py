@@ -26,7 +26,7 @@ import tempfile
 
 # The grader shipped in this zip (source/grader): the same engine, rubric reader and reporters as everywhere.
 sys.path.insert(0, os.path.join(os.environ.get("AUTOGRADER_DIR", "/autograder"), "source", "grader"))
-from autograder import safefs  # noqa: E402
+from autograder.sandbox import safefs# noqa: E402
 from autograder.submission import PACKAGE, find_package  # noqa: E402
 GRADE_TIMEOUT = 20 * 60  # seconds; Gradescope's own limit is set in its settings (default 10 min)
 

@@ -1,7 +1,7 @@
 """Worker replies are untrusted input: rewritten probes, forged replies and reply bombs earn nothing.
 
 The worker's interpreter belongs to the student once their package is
-imported, so everything it sends is checked in the grader (autograder/replies.py)
+imported, so everything it sends is checked in the grader (autograder/grading/replies.py)
 and every verdict is computed there.  The fast tests call the validators
 directly; the end-to-end ones grade hostile submissions from
 tests/submissions/hostile.yml under both sandboxes and look at the result
@@ -15,9 +15,10 @@ import sys
 import pytest
 import torch
 
-from autograder import errors, replies, rubric
+from autograder import errors, rubric
+from autograder.grading import replies
 from autograder.checks import support
-from autograder.engine import grade
+from autograder.grading.engine import grade
 from support import ROOT
 from support.submissions import build_submission, failures, load, rubric_copy
 
@@ -111,7 +112,7 @@ def test_numbers_must_be_what_they_claim():
 
 
 def test_malformed_values_are_bad_results_never_internal_errors():
-    from autograder import wire
+    from autograder.grading import wire
 
     with pytest.raises(errors.BadResult, match="too large for a float"):
         replies.number({"is_real": True, "value": 10**400, "type": "int", "repr": "1e400"}, "kl_warmup")

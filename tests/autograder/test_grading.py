@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from autograder import cli, rubric
-from autograder.engine import grade
+from autograder.grading.engine import grade
 from autograder.reporters import gradescope
 from support.submissions import ROOT, rubric_copy
 

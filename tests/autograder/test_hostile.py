@@ -10,7 +10,7 @@ import time
 import pytest
 
 from autograder import rubric
-from autograder.engine import grade
+from autograder.grading.engine import grade
 from autograder.reporters import gradescope
 from support.submissions import build_submission, failures, load, rubric_copy
 

@@ -1,4 +1,4 @@
-"""Student files are hostile data: every trusted reader goes through autograder/safefs.py.
+"""Student files are hostile data: every trusted reader goes through autograder/sandbox/safefs.py.
 
 The attacks of issue 14, part 4, each checked from outside: a named pipe
 called ``notes.py`` (opening it for reading blocks forever), a ``*.py`` link to
@@ -22,7 +22,9 @@ import time
 
 import pytest
 
-from autograder import grade_all, resume, results, rubric as rubric_mod, safefs
+from autograder.semester import grade_all, resume
+from autograder import results, rubric as rubric_mod
+from autograder.sandbox import safefs
 from autograder.errors import UsageError
 from autograder.submission import PACKAGE, find_package
 from support import ROOT

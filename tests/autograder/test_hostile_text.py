@@ -24,8 +24,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from autograder import class_report, reporters, results, rubric as rubric_mod, text
-from autograder.exports import cli as export_cli
+from autograder.semester import class_report
+from autograder import reporters, results, rubric as rubric_mod, text
+from autograder.semester.exports import cli as export_cli
 from autograder.reporters import console, github, gradescope, result as stored
 from autograder.results import CheckResult, Result, TestResult
 from support import ROOT

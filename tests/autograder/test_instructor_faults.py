@@ -131,7 +131,7 @@ return "none" if not found else ",".join(found)
 @pytest.mark.parametrize("mechanism", ["bwrap", "landlock"])
 def test_the_worker_has_no_sockets_memfd_shared_memory_or_writable_root(tmp_path, monkeypatch, mechanism):
     from autograder import rubric
-    from autograder.engine import grade
+    from autograder.grading.engine import grade
 
     path = str(tmp_path / "host.sock")
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

@@ -21,7 +21,7 @@ import time
 import pytest
 
 from autograder import rubric, sandbox
-from autograder.engine import grade
+from autograder.grading.engine import grade
 from support.submissions import build_submission
 from support import ROOT
 

@@ -6,7 +6,7 @@ Bugs are graded with only the check they belong to, which keeps this fast.
 import pytest
 
 from autograder import rubric
-from autograder.engine import grade
+from autograder.grading.engine import grade
 from support.submissions import build_submission, failures, load
 
 ALTERNATIVES = load("alternatives")

@@ -6,7 +6,7 @@ import time
 import pytest
 import torch
 
-from autograder import wire
+from autograder.grading import wire
 
 
 def _roundtrip(payload):

@@ -6,7 +6,7 @@ import torch
 def test_loader_reads_the_gzip_idx_files_through_torchvision(lab, fake_data_dir):
     from torchvision import datasets, transforms
 
-    from autograder.fakedata import make_images
+    from autograder.checks.fakedata import make_images
 
     images, labels = lab.data.load_fashion_mnist(str(fake_data_dir), train=True, download=False)
     assert images.dtype == torch.uint8 and images.shape == (600, 28, 28)
@@ -83,7 +83,7 @@ def test_reconstruction_loss_reductions(lab):
 
 
 def test_train_returns_history_and_lowers_the_loss(lab):
-    from autograder.fakedata import make_images
+    from autograder.checks.fakedata import make_images
 
     images, _ = make_images(512, seed=3)
     x = lab.data.to_float(torch.from_numpy(images))
@@ -180,7 +180,7 @@ def test_decoded_cache_skips_torchvision_and_follows_the_raw_files(tmp_path, fak
     second = load()
     assert second == first[:2] + ["False"], "the second load reads the cache, without torchvision"
     # replace the raw images: the cache must notice and decode again
-    from autograder.fakedata import write_fashion_mnist
+    from autograder.checks.fakedata import write_fashion_mnist
 
     other = tmp_path / "other"
     write_fashion_mnist(str(other), n_train=600, n_test=300, seed=9, compress=False)

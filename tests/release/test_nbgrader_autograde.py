@@ -101,7 +101,7 @@ def test_written_answers_are_read_from_nbgrader_gradebook_as_graded_in_formgrade
     reader: the written points, or "ungraded" while one answer waits."""
     from nbgrader.api import Gradebook
 
-    from autograder import written
+    from autograder.semester import written
 
     rubric_entry = written.Written(points=6, assignment="lab6")
     db = str(course / "gradebook.db")

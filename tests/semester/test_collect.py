@@ -436,16 +436,17 @@ def test_on_time_only_and_no_late_policy(klass, collect_env, capsys, tmp_path):
 
 
 def test_the_manifest_is_what_grade_all_and_nbgrader_read(klass, collect_env, capsys, tmp_path):
-    from autograder import gradebook, rubric as rubric_mod
+    from autograder.semester import final_grades
+    from autograder import rubric as rubric_mod
     from release import submitted
 
     base, roster, _, _ = klass
     out = base / "for-grading"
     path = rubric(tmp_path, POLICY)
     assert collect(capsys, roster, "--deadline", DEADLINE, "--out", out, "--rubric", path)[0] == 0
-    manifest = gradebook.read_manifest(str(out))
+    manifest = final_grades.read_manifest(str(out))
     assert manifest["ben"]["minutes_late"] == "600" and manifest["ana"]["minutes_late"] == "0"
-    finals = gradebook.combine(rubric_mod.load(str(path)), {"ana": 90, "ben": 90, "cy": 90}, manifest)
+    finals = final_grades.combine(rubric_mod.load(str(path)), {"ana": 90, "ben": 90, "cy": 90}, manifest)
     assert (finals["ana"].penalty, finals["ben"].penalty, finals["cy"].penalty) == (0, 10, 0)
 
     course = tmp_path / "course"
@@ -564,7 +565,7 @@ def test_without_push_times_commit_dates_are_used_and_said(pushed_class, github,
 
 
 def test_which_repositories_are_timed_by_github():
-    from autograder import collect as collect_mod
+    from autograder.semester import collect as collect_mod
 
     def settings(api, everywhere=False):
         return collect_mod.Settings("out", "out", None, None, False, 1.0, api, everywhere, None)
@@ -646,7 +647,7 @@ def test_a_repository_that_would_check_out_too_much_is_refused_and_the_others_co
         gitconfig, collect_env, capsys, tmp_path, monkeypatch):
     """One 12 MB blob under 30 names: a tiny push, a 360 MB checkout.  Over limits.repository_mb (100 here)
     nothing is checked out, manifest.csv says why, and the rest of the class is collected."""
-    from autograder import collect as collect_mod
+    from autograder.semester import collect as collect_mod
 
     plain, _, _ = gitconfig
     remotes = {name: Remote(tmp_path / "remotes", name, plain) for name in ("bomb", "grow", "ok", "wide")}
@@ -697,7 +698,8 @@ def test_a_repository_that_would_check_out_too_much_is_refused_and_the_others_co
 
 def test_the_checkout_size_is_read_as_git_streams_it(gitconfig, tmp_path):
     """checkout_problem stops reading ls-tree at the first bound crossed, and counts every path."""
-    from autograder import collect as collect_mod, rubric as rubric_mod
+    from autograder.semester import collect as collect_mod
+    from autograder import rubric as rubric_mod
     import dataclasses
 
     plain, _, _ = gitconfig

@@ -16,7 +16,8 @@ import sys
 
 import pytest
 
-from autograder import class_report, feedback, gradebook, reporters, resume, results, rubric as rubric_mod, written
+from autograder.semester import class_report, feedback, final_grades, resume, written
+from autograder import reporters, results, rubric as rubric_mod
 from autograder.cli import main
 from autograder.results import CheckResult, Result, TestResult
 from support import ASSIGNMENT, ROOT, SOLUTIONS
@@ -124,7 +125,7 @@ def make_class(base, names=tuple(CLASS), with_gradebook=True, with_manifest=True
         (base / "course").mkdir(exist_ok=True)
         make_gradebook(str(base / "course" / "gradebook.db"), {n: classmap[n][2] for n in names if classmap[n][2]})
         scores = written.read(str(base / "course" / "gradebook.db"), RUBRIC.written, list(names))
-    manifest = gradebook.read_manifest(str(collected)) if with_manifest else None
+    manifest = final_grades.read_manifest(str(collected)) if with_manifest else None
     class_report.write(str(grades), list(names), RUBRIC, statuses, manifest, scores)
     return collected, grades
 
@@ -408,7 +409,7 @@ def test_a_changed_grade_is_a_new_commit_on_top_and_an_empty_repository_is_not_p
     regraded = result_for("ana", {"training": "the loss fell by 3% (at least 20% expected)"})
     reporters.write(regraded, "result", str(grades / "students" / "ana" / "autograder-result.json"))
     class_report.write(str(grades), ["ana", "ben"], RUBRIC, {"ana": "graded", "ben": "graded"},
-                       gradebook.read_manifest(str(collected)))
+                       final_grades.read_manifest(str(collected)))
     assert run(*args) == 1
     assert git("rev-parse", "feedback^", cwd=ana) == first
     assert "the loss fell by 3%" in git("show", "feedback:FEEDBACK.md", cwd=ana)

@@ -17,8 +17,9 @@ from contextlib import redirect_stdout
 
 import pytest
 
-from autograder import class_report, collect, grade_all, reporters, results, rubric as rubric_mod, written
-from autograder.exports import cli as export_cli
+from autograder.semester import class_report, collect, grade_all, written
+from autograder import reporters, results, rubric as rubric_mod
+from autograder.semester.exports import cli as export_cli
 from autograder.reporters import console
 from autograder.results import CheckResult, Result, TestResult
 from support import ROOT
@@ -292,7 +293,7 @@ def test_make_export_passes_title_and_out():
     ("grades/grades.csv", True), ("grades/students/ana/results.json", True), ("course/gradebook.db", True),
     ("feedback/ana.md", True), ("roster.csv", True), ("roster-fall-2026.csv", True),
     ("rosters/class-roster.csv", True),
-    ("examples/roster.csv", False), ("autograder/class_report.py", False), ("autograder/feedback.py", False),
+    ("examples/roster.csv", False), ("autograder/semester/class_report.py", False), ("autograder/semester/feedback.py", False),
     ("tests/semester/test_reports.py", False),
 ])
 def test_student_data_is_git_ignored(path, ignored):

@@ -4,7 +4,8 @@ import csv
 import pytest
 import yaml
 
-from autograder import exports, gradebook, late, rubric, written
+from autograder.semester import exports, final_grades, late, written
+from autograder import rubric
 from autograder.errors import UsageError
 from support import ROOT
 
@@ -60,15 +61,15 @@ def test_the_final_grade_combines_checks_written_and_penalty(tmp_path):
                 "cy": {"student": "cy", "minutes_late": "99999"}, "dee": {"student": "dee", "minutes_late": ""}}
     scores = {"ana": written.WrittenScore(6.0, 6, "graded"), "ben": written.WrittenScore(4.0, 6, "graded"),
               "cy": written.WrittenScore(6.0, 6, "graded"), "dee": written.WrittenScore(None, 6, "ungraded")}
-    finals = gradebook.combine(loaded, {"ana": 100, "ben": 80, "cy": 100, "dee": 70, "eve": 50}, manifest, scores)
+    finals = final_grades.combine(loaded, {"ana": 100, "ben": 80, "cy": 100, "dee": 70, "eve": 50}, manifest, scores)
     assert finals["ana"].final == 106 and finals["ana"].penalty == 0
     assert finals["ben"].final == 84 - 20 and finals["ben"].late == "2 days late: -20"
     assert finals["cy"].final == 0
     assert finals["dee"].final is None and finals["dee"].written_status == "ungraded"
     assert finals["eve"].written_status == "missing" and finals["eve"].final == 50  # no notebook, no manifest row
-    header = gradebook.extra_header(loaded, manifest, scores)
+    header = final_grades.extra_header(loaded, manifest, scores)
     assert header == ["written", "written_status", "minutes_late", "late_penalty", "final"]
-    assert gradebook.extra_cells(finals["ben"], header) == [4, "graded", 1500, 20, 64]
+    assert final_grades.extra_cells(finals["ben"], header) == [4, "graded", 1500, 20, 64]
 
 
 def test_a_student_with_nothing_collected_is_not_called_on_time(tmp_path):
@@ -78,7 +79,7 @@ def test_a_student_with_nothing_collected_is_not_called_on_time(tmp_path):
                         "problems": "cannot read the repository (missing, private, or no access?)"},
                 "gus": {"student": "gus", "commit": "abc123", "minutes_late": "0"},
                 "hal": {"student": "hal", "commit": "", "minutes_late": "", "problems": ""}}
-    finals = gradebook.combine(loaded, {"fay": 0, "gus": 90, "hal": 0}, manifest)
+    finals = final_grades.combine(loaded, {"fay": 0, "gus": 90, "hal": 0}, manifest)
     assert finals["fay"].late == "nothing collected: cannot read the repository (missing, private, or no access?)"
     assert finals["fay"].minutes_late is None and finals["hal"].late == "nothing collected: no repository collected"
     assert finals["fay"].final == 0 and finals["gus"].late == "on time" and finals["gus"].final == 90
@@ -86,8 +87,8 @@ def test_a_student_with_nothing_collected_is_not_called_on_time(tmp_path):
 
 def test_without_manifest_or_gradebook_nothing_changes():
     loaded = rubric.load()
-    finals = gradebook.combine(loaded, {"ana": 87})
-    assert finals["ana"].final == 87 and gradebook.extra_header(loaded, None, None) == []
+    finals = final_grades.combine(loaded, {"ana": 87})
+    assert finals["ana"].final == 87 and final_grades.extra_header(loaded, None, None) == []
 
 
 ROWS = [exports.Row("ana", 101.5, {"name": "Lopez, Ana", "email": "Ana@uni.edu", "sis_id": "S1",

@@ -12,7 +12,7 @@ a fresh shell: no activated venv, no ``nbgrader`` on PATH.
 Checked from outside: the exit status and one line per student; no marker
 anywhere; the gradebook (nbgrader's API) has every good student with the
 answers waiting for a grader; points given through the gradebook come back
-through ``autograder.written.read`` (grade-all --gradebook); the formgrader's
+through ``autograder.semester.written.read`` (grade-all --gradebook); the formgrader's
 page of a hostile notebook has no script of the student's; nbgrader's own
 autograde and validate in the course folder run nothing; the formgrader
 starts from the venv as the command says and lists the students.
@@ -303,7 +303,7 @@ def test_unsanitized_student_markdown_would_run_in_the_formgrader(semester, tmp_
 
 def test_points_given_in_the_gradebook_come_back_through_written_read(semester, tmp_path):
     """The formgrader's work (a manual score per answer), then grade-all --gradebook's reader."""
-    from autograder import written
+    from autograder.semester import written
 
     course = tmp_path / "course"
     shutil.copytree(semester["course"], course, symlinks=True)
@@ -415,8 +415,8 @@ def test_in_process_no_kernel_is_started_and_no_cell_executed(tmp_path, monkeypa
 
 
 def test_a_notebook_nbgrader_cannot_take_leaves_the_course_as_it_was(tmp_path, monkeypatch, capsys):
-    from autograder import written_prepare
-    from autograder.written_prepare import preprocessors
+    from autograder.semester import written_prepare
+    from autograder.semester.written_prepare import preprocessors
 
     collected = tmp_path / "collected"
     for student in ("ana", "bob"):

@@ -1,6 +1,6 @@
 """One worker process, seen from the grader: start it in its sandbox, send it requests, kill it.
 
-The worker (``autograder.worker_main``) runs in a ``sandbox.Box``: a private
+The worker (``autograder.grading.worker_main``) runs in a ``sandbox.Box``: a private
 folder with a copy of the grader's worker modules, a copy of the submission's
 package and a scratch folder, isolated by the mechanism ``sandbox.choose``
 picked (bubblewrap, Landlock + seccomp, or none).  It has its own process
@@ -29,14 +29,15 @@ import subprocess
 import threading
 import time
 
-from . import sandbox, wire
+from autograder import sandbox
+from autograder.grading import wire
 
 PR_SET_CHILD_SUBREAPER = 36
 SCRATCH_CHECK_SECONDS = 0.2
 BOOTSTRAP = (
     "import sys; sys.path[:] = [p for p in sys.path if p not in ('', '.')]; "
     "sys.path.insert(0, sys.argv[1]); "
-    "from autograder.worker_main import main; main(sys.argv[2:])"
+    "from autograder.grading.worker_main import main; main(sys.argv[2:])"
 )
 
 

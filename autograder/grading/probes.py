@@ -15,7 +15,7 @@ import numbers
 
 import torch
 
-from .student import StudentRaised, function, safe_str, student_call
+from autograder.grading.student import StudentRaised, function, safe_str, student_call
 
 PROBES = {}
 

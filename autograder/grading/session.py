@@ -13,9 +13,10 @@ runs a probe and returns its payload, or raises one of the ``errors``:
 import sys
 import time
 
-from . import errors, replies, wire
-from .text import clean
-from .worker import Capture, Worker
+from autograder import errors
+from autograder.grading import replies, wire
+from autograder.text import clean
+from autograder.grading.worker import Capture, Worker
 
 
 class Session:

@@ -6,7 +6,7 @@ is a ``session.CheckHandle`` supplied by the ``Collector`` plugin below, which
 also records every test's outcome.  The engine then turns outcomes into
 points with ``results.split_points``.
 
-    from autograder.engine import grade
+    from autograder.grading.engine import grade
     result = grade("solutions")            # -> results.Result
 """
 import os
@@ -15,11 +15,12 @@ import time
 
 import pytest
 
-from . import errors, rubric as rubric_mod, safefs, sandbox
-from .results import CheckResult, Result, TestResult, clip, nothing_to_grade, split_points
-from .session import Session
-from .text import clean
-from .submission import require_package
+from autograder import errors, rubric as rubric_mod, sandbox
+from autograder.sandbox import safefs
+from autograder.results import CheckResult, Result, TestResult, clip, nothing_to_grade, split_points
+from autograder.grading.session import Session
+from autograder.text import clean
+from autograder.submission import require_package
 
 ENGINE_KEY = pytest.StashKey()  # config.stash[ENGINE_KEY] is the running Collector
 

@@ -20,9 +20,9 @@ import csv
 import dataclasses
 import os
 
-from . import written as written_mod
-from .errors import UsageError
-from .text import one_line
+from autograder.semester import written as written_mod
+from autograder.errors import UsageError
+from autograder.text import one_line
 
 MANIFEST = "manifest.csv"
 

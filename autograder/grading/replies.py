@@ -32,9 +32,9 @@ import math
 
 import torch
 
-from .errors import BadResult
-from .student import MODULES
-from .text import clean
+from autograder.errors import BadResult
+from autograder.grading.student import MODULES
+from autograder.text import clean
 
 _MODULES = set(MODULES.values())
 

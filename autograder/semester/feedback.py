@@ -61,8 +61,8 @@ import sys
 import tempfile
 import time
 
-from .errors import UsageError
-from .text import clean, markdown, one_line
+from autograder.errors import UsageError
+from autograder.text import clean, markdown, one_line
 
 BRANCH = "feedback"
 FILE = "FEEDBACK.md"
@@ -217,7 +217,8 @@ class Class:
 
 def load_class(args):
     """Check the command line against GRADES_DIR; UsageError (one sentence) for anything wrong."""
-    from . import gradebook, rubric as rubric_mod
+    from autograder.semester import final_grades
+    from autograder import rubric as rubric_mod
 
     if not os.path.isdir(args.grades):
         raise UsageError(f"grades folder {args.grades} does not exist")
@@ -240,9 +241,9 @@ def load_class(args):
     if args.collected:
         if not os.path.isdir(args.collected):
             raise UsageError(f"--collected {args.collected} does not exist")
-        manifest = gradebook.read_manifest(args.collected)
+        manifest = final_grades.read_manifest(args.collected)
         if manifest is None:
-            raise UsageError(f"--collected {args.collected} has no {gradebook.MANIFEST}: give collect's --out folder")
+            raise UsageError(f"--collected {args.collected} has no {final_grades.MANIFEST}: give collect's --out folder")
         if "minutes_late" not in header:
             raise UsageError(f"grades.csv has no late columns: grade-all did not read {args.collected}'s manifest; "
                              f"run grade-all on {args.collected} first")
@@ -251,7 +252,7 @@ def load_class(args):
                          "graded) so that each file names the commit graded")
 
     answers = None
-    book = gradebook.gradebook_path(rubric, args.gradebook) if rubric.written else None
+    book = final_grades.gradebook_path(rubric, args.gradebook) if rubric.written else None
     if args.gradebook and not rubric.written:
         raise UsageError(f"--gradebook given, but {rubric.path} has no written: entry to say what to read")
     if "written" in header:
@@ -267,7 +268,7 @@ def load_class(args):
 
     roster = None
     if args.roster:
-        from . import collect
+        from autograder.semester import collect
 
         now = datetime.datetime.now(datetime.timezone.utc)   # extensions are collect's business, not ours
         roster = {entry.student: entry for entry in collect.read_roster(args.roster, now)}
@@ -279,7 +280,7 @@ def load_class(args):
 
 def build(name, known):
     """The Student for ``name``: its Markdown, or why it has none."""
-    from .reporters import result as stored
+    from autograder.reporters import result as stored
 
     student_dir = os.path.join(known.grades_dir, "students", name)
     try:
@@ -338,8 +339,9 @@ def _manifest_changed(manifest_row, row):
 
 def _changed_since_graded(name, student_dir, known):
     """Why the collected folder no longer holds what was graded (one sentence), or None."""
-    from . import resume, safefs
-    from .submission import find_package
+    from autograder.semester import resume
+    from autograder.sandbox import safefs
+    from autograder.submission import find_package
 
     try:
         stamp = safefs.read_text(os.path.join(student_dir, resume.STAMP), 4096).split()
@@ -477,7 +479,7 @@ def push(name, url, text, graded_commit, timeout):
     status: "pushed" (detail: the new commit), "unchanged" (the branch already holds exactly this file),
     "failed" (detail: one sentence).  Never raises.
     """
-    from . import collect
+    from autograder.semester import collect
 
     work = tempfile.mkdtemp(prefix="lab6-feedback-")
     try:
@@ -544,7 +546,7 @@ def run_feedback(args):
     width = min(24, max(len(one_line(n, 24)) for n in names))
     print(f"Feedback for {len(names)} students into {args.out.rstrip('/') or '/'}/:")
 
-    from .reporters import write_text
+    from autograder.reporters import write_text
 
     built, problems, seen = [], [], {}
     for name in names:
@@ -576,7 +578,7 @@ def run_feedback(args):
 
     pushed = unchanged = failed = skipped = 0
     if args.push and built:
-        from . import collect
+        from autograder.semester import collect
 
         collect._stopping.clear()
         print(f"Pushing {FILE} to the branch '{BRANCH}' of {len(built)} repositories, {args.jobs} at a time:")

@@ -29,9 +29,9 @@ import math
 import os
 import re
 
-from . import gradebook
-from .submission import PACKAGE
-from .text import clean, markdown, one_line
+from autograder.semester import final_grades
+from autograder.submission import PACKAGE
+from autograder.text import clean, markdown, one_line
 
 TOP_MESSAGES = 3
 
@@ -46,7 +46,7 @@ def student_points(result_path, rubric):
 
 def _stored(result_path):
     """The stored Result at ``result_path``, or None when there is none (or it cannot be read)."""
-    from .reporters import result as stored
+    from autograder.reporters import result as stored
 
     try:
         return stored.read(result_path)
@@ -110,7 +110,7 @@ def _reason(status, name, given, result, manifest):
     if given:
         return given
     if status == "missing":
-        return gradebook.missing_reason(manifest.get(name) if manifest else None)
+        return final_grades.missing_reason(manifest.get(name) if manifest else None)
     if status == "grader failed":
         return ("no stored result" if result is None else "the grading process failed or timed out") \
             + f": see students/{name}/grader.log"
@@ -139,13 +139,13 @@ def write(out_dir, students, rubric, statuses, manifest=None, written_scores=Non
     ``statuses`` and ``reasons`` are grade-all's, by student (a student without a status is
     graded when a stored Result exists).  ``manifest`` (collect's rows by student) and
     ``written_scores`` (by student, from nbgrader's gradebook) add the final-grade columns of
-    ``gradebook.extra_header``: written points, lateness, penalty, final.
+    ``final_grades.extra_header``: written points, lateness, penalty, final.
 
     Only students with a score (graded, late, and the zeros of no package and refused) are in
     the mean, the pass rates and the histogram; missing students (nothing collected: a 0 in
     grades.csv) and those the grader failed on (an empty row) are listed apart, with the reason.
     """
-    from . import reporters
+    from autograder import reporters
 
     reasons = reasons or {}
     passed = collections.Counter()        # check id -> students with full points
@@ -176,7 +176,7 @@ def write(out_dir, students, rubric, statuses, manifest=None, written_scores=Non
                 seen.add(key)
                 messages[check_id][key[1]] += 1
 
-    finals = gradebook.combine(rubric, autograded, manifest, written_scores)
+    finals = final_grades.combine(rubric, autograded, manifest, written_scores)
     grace = rubric.late.grace_minutes if rubric.late else 0
     why = {}
     for name in students:
@@ -190,7 +190,7 @@ def write(out_dir, students, rubric, statuses, manifest=None, written_scores=Non
     totals = [autograded[name] for name in counted]
     graded = sum(state[name] in CODE_RAN for name in students)
 
-    extra = gradebook.extra_header(rubric, manifest, written_scores)
+    extra = final_grades.extra_header(rubric, manifest, written_scores)
     table = io.StringIO(newline="")
     writer = csv.writer(table)
     writer.writerow(["student", "status", "score"] + [c.id for c in rubric.checks] + ["isolation"] + extra
@@ -200,7 +200,7 @@ def write(out_dir, students, rubric, statuses, manifest=None, written_scores=Non
         cells = [autograded[name] if points is not None else ""]
         cells += [points[c.id] if points is not None else "" for c in rubric.checks]
         writer.writerow([clean(name), state[name]] + cells + [isolation_of[name]]
-                        + gradebook.extra_cells(finals[name], extra) + [one_line(why.get(name, ""), REASON_LIMIT)])
+                        + final_grades.extra_cells(finals[name], extra) + [one_line(why.get(name, ""), REASON_LIMIT)])
     reporters.write_text(os.path.join(out_dir, "grades.csv"), table.getvalue(), newline="")
 
     mean = sum(totals) / len(totals) if totals else 0.0

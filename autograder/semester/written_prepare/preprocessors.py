@@ -54,21 +54,21 @@ NOT_RUN = ("Not run here: the code of this notebook is graded by `python -m auto
 
 SANITIZE_PREPROCESSORS = [
     "nbgrader.preprocessors.ClearOutput",
-    "autograder.written_prepare.preprocessors.MetadataFromGradebook",
+    "autograder.semester.written_prepare.preprocessors.MetadataFromGradebook",
     "nbgrader.preprocessors.DeduplicateIds",
     "nbgrader.preprocessors.OverwriteKernelspec",
     "nbgrader.preprocessors.OverwriteCells",
-    "autograder.written_prepare.preprocessors.PutBackMissingCells",
+    "autograder.semester.written_prepare.preprocessors.PutBackMissingCells",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
 AUTOGRADE_PREPROCESSORS = [
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",
-    "autograder.written_prepare.preprocessors.CodeNotRunHere",
+    "autograder.semester.written_prepare.preprocessors.CodeNotRunHere",
     "nbgrader.preprocessors.SaveAutoGrades",
     "nbgrader.preprocessors.AssignLatePenalties",
-    "autograder.written_prepare.preprocessors.SafeForFormgrader",
+    "autograder.semester.written_prepare.preprocessors.SafeForFormgrader",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
 

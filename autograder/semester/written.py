@@ -15,7 +15,7 @@ counted here: the autograder's checks grade the code.
 import dataclasses
 import os
 
-from .errors import UsageError
+from autograder.errors import UsageError
 
 
 @dataclasses.dataclass(frozen=True)

@@ -34,13 +34,15 @@ import subprocess
 import sys
 import time
 
-from . import gradebook, reporters, resume, results, rubric as rubric_mod, safefs, sandbox, written
-from .class_report import NO_PACKAGE_REASON
-from .cli import add_sandbox_option
-from .errors import UsageError
-from .reporters import result as stored
-from .submission import PACKAGE, find_package
-from .text import one_line
+from autograder.semester import final_grades, resume, written
+from autograder import reporters, results, rubric as rubric_mod, sandbox
+from autograder.sandbox import safefs
+from autograder.semester.class_report import NO_PACKAGE_REASON
+from autograder.cli import add_sandbox_option
+from autograder.errors import UsageError
+from autograder.reporters import result as stored
+from autograder.submission import PACKAGE, find_package
+from autograder.text import one_line
 
 STUDENT_TIMEOUT = 600  # seconds: a backstop far above the engine's own limits
 RESULT_FILE = "autograder-result.json"   # the stored Result of each student
@@ -243,8 +245,8 @@ def not_collected(name, row, run):
     """
     student_dir = os.path.join(run.out, "students", name)
     os.makedirs(student_dir, exist_ok=True)
-    if gradebook.nothing_collected(row) or (row.get("problems") or "").strip() or "commit" not in row:
-        why = gradebook.missing_reason(row)
+    if final_grades.nothing_collected(row) or (row.get("problems") or "").strip() or "commit" not in row:
+        why = final_grades.missing_reason(row)
     else:
         why = f"collect collected commit {one_line(row.get('commit'), 12)}, but its folder is not in {run.submissions}"
     _publish(student_dir, results.nothing_to_grade(run.rubric, name, f"{name}: nothing was collected ({why})."))
@@ -270,7 +272,7 @@ def _merge_check(student_dir, partial_file, check_id):
 
 
 def _repo_root():
-    return os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    return os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def _write_log(student_dir, text):
@@ -278,7 +280,7 @@ def _write_log(student_dir, text):
 
 
 def run_grade_all(args):
-    from . import class_report
+    from autograder.semester import class_report
 
     run = ClassRun.from_args(args)
     sandbox.harden_grader()
@@ -291,15 +293,15 @@ def run_grade_all(args):
     students = sorted(d for d in os.listdir(run.submissions)
                       if os.path.isdir(os.path.join(run.submissions, d)) and not d.startswith("."))
     rubric = run.rubric
-    manifest = gradebook.read_manifest(run.submissions)
+    manifest = final_grades.read_manifest(run.submissions)
     if not students and not manifest:
         raise UsageError(f"{run.submissions} has no student folders")
     # A student on collect's manifest with nothing collected (no folder, or no commit: an earlier run's
     # folder is not this deadline's work) still gets a row: status missing, 0, and the manifest's reason.
     missing = sorted(name for name, row in (manifest or {}).items()
-                     if name not in students or gradebook.nothing_collected(row))
+                     if name not in students or final_grades.nothing_collected(row))
     students = sorted(set(students) | set(missing))
-    book = gradebook.gradebook_path(rubric, run.gradebook)
+    book = final_grades.gradebook_path(rubric, run.gradebook)
     written_scores = written.read(book, rubric.written, students) if (rubric.written and book) else None
     os.makedirs(run.out, exist_ok=True)
     print(f"Grading {len(students)} submissions, {run.jobs} at a time, into {run.out}/; "

@@ -17,7 +17,7 @@ import hashlib
 import json
 import os
 
-from . import safefs
+from autograder.sandbox import safefs
 
 STAMP = "source.sha256"
 PACKAGE = "lab6_generative"

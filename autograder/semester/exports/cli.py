@@ -18,10 +18,10 @@ import csv
 import os
 import sys
 
-from . import Row, formats
-from .. import rubric as rubric_mod
-from ..errors import UsageError
-from ..text import one_line
+from autograder.semester.exports import Row, formats
+from autograder import rubric as rubric_mod
+from autograder.errors import UsageError
+from autograder.text import one_line
 
 
 def register(subparsers):

@@ -60,8 +60,8 @@ import threading
 import time
 import urllib.parse
 
-from . import github_activity
-from .errors import UsageError
+from autograder.semester import github_activity
+from autograder.errors import UsageError
 
 MANIFEST = "manifest.csv"
 COLUMNS = ("student", "repo", "branch", "commit", "pushed_at", "deadline", "minutes_late", "on_time",
@@ -614,7 +614,7 @@ def checkout_problem(git, cwd, commit, limits=None):
     ``limits.repository_files`` (default ``MAX_REPOSITORY_ENTRIES``).
     """
     if limits is None:
-        from .rubric import Limits
+        from autograder.rubric import Limits
         limits = Limits()
     max_bytes = int(limits.repository_mb * 2**20)
     max_entries = int(getattr(limits, "repository_files", MAX_REPOSITORY_ENTRIES))
@@ -727,7 +727,7 @@ def _api_settings(args):
 
 
 def run_collect(args):
-    from . import rubric as rubric_mod
+    from autograder import rubric as rubric_mod
 
     _stopping.clear()
     deadline = parse_deadline(args.deadline, "--deadline")

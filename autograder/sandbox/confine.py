@@ -1,6 +1,6 @@
 """Inside the worker: shut the doors before the submission is imported.
 
-``autograder.worker_main`` calls ``confine(settings)`` after torch and the
+``autograder.grading.worker_main`` calls ``confine(settings)`` after torch and the
 probes are imported and before the submission's folder is put on
 ``sys.path``.  What it does depends on the mechanism chosen by
 ``autograder.sandbox`` (the grader side):

@@ -16,8 +16,8 @@ import csv
 import dataclasses
 import io
 
-from ..errors import UsageError
-from ..text import clean
+from autograder.errors import UsageError
+from autograder.text import clean
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,7 +56,7 @@ def number(value):
 
 def write_csv(path, header, rows):
     """Write a UTF-8 CSV atomically (RFC 4180 quoting, \\r\\n line ends as csv does), every cell clean."""
-    from ..reporters import write_text
+    from autograder.reporters import write_text
 
     table = io.StringIO(newline="")
     writer = csv.writer(table)
@@ -66,6 +66,6 @@ def write_csv(path, header, rows):
 
 
 def formats():
-    from . import canvas, moodle
+    from autograder.semester.exports import canvas, moodle
 
     return {"canvas": canvas.write, "moodle": moodle.write}

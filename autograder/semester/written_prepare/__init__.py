@@ -46,9 +46,9 @@ import tempfile
 import time
 import warnings
 
-from ..errors import UsageError
+from autograder.errors import UsageError
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 LOG_NAME = "written.log"
 CONFIG_MARK = "# --- added by `python -m autograder written`"
 NO_KERNEL = "none.this-course-folder-never-runs-student-code"
@@ -133,7 +133,10 @@ def build_course(build, source, course):
 
 def protect_config(course):
     """Append to COURSE/nbgrader_config.py: nbgrader's autograde runs our steps (no Execute); Execute has no kernel."""
-    from .preprocessors import AUTOGRADE_PREPROCESSORS, SANITIZE_PREPROCESSORS
+    from autograder.semester.written_prepare.preprocessors import (
+        AUTOGRADE_PREPROCESSORS,
+        SANITIZE_PREPROCESSORS,
+    )
 
     path = os.path.join(course, "nbgrader_config.py")
     with open(path, encoding="utf-8") as f:
@@ -228,7 +231,10 @@ def autograde_student(course, config, student, assignment, handler):
     from nbgrader.converters import Autograde
     from nbgrader.coursedir import CourseDirectory
 
-    from .preprocessors import AUTOGRADE_PREPROCESSORS, SANITIZE_PREPROCESSORS
+    from autograder.semester.written_prepare.preprocessors import (
+        AUTOGRADE_PREPROCESSORS,
+        SANITIZE_PREPROCESSORS,
+    )
 
     config = config.copy()
     config.CourseDirectory.root = os.path.abspath(course)
@@ -333,11 +339,11 @@ def enter_student(course, collected, config, student, notebooks, assignment, pus
 def prepare(collected, course, source=None, max_notebook_mb=None, out=print):
     """Build COURSE, lay out and enter every student of COLLECTED; return [(student, status, detail)]."""
     build, submitted = _release_modules()
-    from .. import gradebook
+    from autograder.semester import final_grades
 
     source = source or os.path.join(REPO, "solutions")
     check_arguments(collected, course, source)
-    manifest = gradebook.read_manifest(collected) or {}
+    manifest = final_grades.read_manifest(collected) or {}
     max_bytes = int((max_notebook_mb or submitted.DEFAULT_MAX_NOTEBOOK_MB) * submitted.MB)
     assignment = build.ASSIGNMENT
     os.makedirs(course, exist_ok=True)

@@ -39,7 +39,7 @@ import re
 import shutil
 import stat
 
-from .errors import UsageError
+from autograder.errors import UsageError
 
 MB = 2**20
 CHUNK = MB
@@ -94,7 +94,7 @@ class Bounds:
         if isinstance(limits, Bounds):
             return limits
         if limits is None:
-            from .rubric import Limits   # not at import time: rubric imports yaml and the checks' names
+            from autograder.rubric import Limits# not at import time: rubric imports yaml and the checks' names
             limits = Limits()
         return cls(int(limits.submission_mb * MB), int(limits.submission_files), int(limits.submission_depth),
                    what)

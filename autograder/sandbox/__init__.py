@@ -37,8 +37,8 @@ import sys
 import tempfile
 import time
 
-from . import safefs
-from .errors import UsageError
+from autograder.sandbox import safefs
+from autograder.errors import UsageError
 
 MECHANISMS = ("bwrap", "landlock", "none")
 ENV_VAR = "AUTOGRADER_SANDBOX"
@@ -48,8 +48,11 @@ DESCRIPTIONS = {
     "none": "NOT SANDBOXED (resource limits only)",
 }
 PACKAGE = "lab6_generative"
-GRADER_DIR = os.path.dirname(os.path.abspath(__file__))
-WORKER_MODULES = ("__init__.py", "worker_main.py", "student.py", "probes.py", "wire.py", "confine.py")
+GRADER_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))   # the autograder package
+# What the worker runs, relative to the package: copied into each box (subpackages get an empty
+# __init__.py there, so that importing them inside the box runs nothing else of the grader's).
+WORKER_MODULES = ("__init__.py", "grading/worker_main.py", "grading/student.py", "grading/probes.py",
+                  "grading/wire.py", "sandbox/confine.py")
 INSIDE = "/sandbox"           # where bwrap mounts the box
 SANDBOX_UID = 65534           # the uid inside bubblewrap's user namespace ("nobody")
 ETC_FILES = ("/etc/ld.so.cache", "/etc/localtime", "/etc/nsswitch.conf", "/etc/passwd", "/etc/group")
@@ -129,7 +132,7 @@ def _probe_bwrap():
 _SELFTEST = """
 import json, os, socket, sys
 sys.path.insert(0, sys.argv[1])
-from autograder import confine
+from autograder.sandbox import confine
 settings = json.loads(sys.argv[2])
 confine.confine(settings)
 problems = []
@@ -167,10 +170,7 @@ def _probe_landlock():
         with open(forbidden, "w") as f:
             f.write("outside the sandbox\n")
         os.chmod(forbidden, 0o644)
-        modules = os.path.join(folder, "grader", "autograder")
-        os.makedirs(modules)
-        for name in ("__init__.py", "confine.py"):
-            shutil.copy(os.path.join(GRADER_DIR, name), os.path.join(modules, name))
+        copy_worker_modules(os.path.join(folder, "grader", "autograder"), ("__init__.py", "sandbox/confine.py"))
         _read_only(os.path.join(folder, "grader"))
         settings = {"mechanism": "landlock", "memory_bytes": 0, "file_bytes": 0,
                     "read": runtime_paths(), "write": [scratch], "forbidden": forbidden}
@@ -279,6 +279,22 @@ def _copy_package(submission, target, limits=None):
     return safefs.copy_tree(os.path.join(submission, PACKAGE), os.path.join(target, PACKAGE), limits)
 
 
+def copy_worker_modules(destination, names):
+    """Copy the grader's modules ``names`` (paths relative to the package) into ``destination``.
+
+    Each subpackage on the way gets an empty ``__init__.py``: inside the box only
+    the copied modules exist, and importing them runs nothing else.
+    """
+    for name in names:
+        target = os.path.join(destination, name)
+        folder = os.path.dirname(target)
+        if not os.path.isdir(folder):
+            os.makedirs(folder)
+            if folder != destination:
+                open(os.path.join(folder, "__init__.py"), "w").close()
+        shutil.copy(os.path.join(GRADER_DIR, name), target)
+
+
 class Box:
     """One worker's private folder: the worker modules, the submission copy and the scratch folder.
 
@@ -290,10 +306,7 @@ class Box:
         self.mechanism = mechanism
         self.root = tempfile.mkdtemp(prefix="autograder-worker-")
         try:
-            grader = os.path.join(self.root, "grader", "autograder")
-            os.makedirs(grader)
-            for name in WORKER_MODULES:
-                shutil.copy(os.path.join(GRADER_DIR, name), os.path.join(grader, name))
+            copy_worker_modules(os.path.join(self.root, "grader", "autograder"), WORKER_MODULES)
             _copy_package(os.path.abspath(submission), os.path.join(self.root, "submission"), limits)
             os.makedirs(os.path.join(self.root, "scratch"))
             for folder in ("grader", "submission"):
@@ -407,8 +420,9 @@ def verify(mechanism, limits=None):
 
 
 def _selftest(mechanism, limits):
-    from . import rubric, wire
-    from .worker import Capture, Worker
+    from autograder import rubric
+    from autograder.grading import wire
+    from autograder.grading.worker import Capture, Worker
 
     limits = limits or rubric.Limits()
     where = f"the {mechanism} sandbox with the interpreter {sys.executable}"

@@ -1,6 +1,6 @@
 """The worker process: confines itself, imports the submission and answers probe requests.
 
-Started by ``autograder.worker.Worker``, inside its ``sandbox.Box``, as::
+Started by ``autograder.grading.worker.Worker``, inside its ``sandbox.Box``, as::
 
     python -s -B -u -c BOOTSTRAP GRADER_DIR SETTINGS_JSON
 
@@ -32,7 +32,7 @@ def main(argv=None):
     request_fd, response_fd = settings["request_fd"], settings["response_fd"]
     submission = settings["submission_path"]
     if settings.get("parent_pid"):  # first of all: die with the grader, even during torch's import
-        from autograder.confine import die_with_parent
+        from autograder.sandbox.confine import die_with_parent
 
         die_with_parent(settings["parent_pid"])
 
@@ -44,7 +44,8 @@ def main(argv=None):
 
     torch.set_num_threads(1)
 
-    from autograder import confine, probes, student, wire
+    from autograder.sandbox import confine
+    from autograder.grading import probes, student, wire
 
     try:
         confine.confine(settings)
@@ -76,7 +77,7 @@ def main(argv=None):
 
 def _selftest(settings, request_fd, response_fd):
     """Answer the grader's one self-test request (see sandbox.verify) in wire's format, without torch."""
-    from autograder import confine
+    from autograder.sandbox import confine
 
     header = struct.Struct("<QQ")
     wanted = header.size
