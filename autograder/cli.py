@@ -127,15 +127,15 @@ def report_list(args):
 def run_grade(args):
     """Grade, then hand the Result to every requested reporter."""
     from autograder import reporters, rubric as rubric_mod
-    from autograder.grading.engine import grade
+    from autograder.grading.pool import Pool
 
     wanted = report_list(args)
     for name, _ in wanted:
         reporters.get(name)  # an unknown reporter is a usage error before any grading
     rubric = rubric_mod.load(args.rubric) if args.rubric else rubric_mod.load()
     limit_own_memory(rubric.limits.grader_memory_mb)
-    result = grade(args.submission, rubric, checks_dirs=args.checks_dir,
-                   public_only=args.public_only, only=args.only, isolation=args.sandbox)
+    pool = Pool(0, rubric, checks_dirs=args.checks_dir, public_only=args.public_only, isolation=args.sandbox)
+    result = pool.grade(args.submission, only=args.only)   # a pool of one: graded in this process
     if args.public_tests:
         from autograder.reporters import junit
 

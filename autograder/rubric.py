@@ -41,7 +41,8 @@ _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 class Limits:
     """Resource limits for grading one submission (``limits:`` of grading.yml)."""
 
-    import_timeout: float = 30.0
+    import_timeout: float = 30.0   # the submission's import, once its worker is ready
+    start_timeout: float = 60.0    # a worker's start up to "ready" (the grader's time: no student code yet)
     total_budget: float = 150.0
     memory_mb: int = 6144
     file_mb: int = 64

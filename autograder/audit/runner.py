@@ -1,28 +1,17 @@
-"""Grade many submissions with a few long-lived grading processes.
+"""The audit's submissions, graded by the grading pool (``grading.pool``).
 
-``grade_all(tasks, jobs, ...)`` starts ``jobs`` grading processes (spawned,
-so none inherits the caller's pytest or torch state).  Each imports torch, the
-engine and the checks' libraries once, then calls ``engine.grade`` for one
-submission after another: the interpreter start, the imports and the
-rubric load are paid once per process instead of once per submission, which
-is what one ``python -m autograder grade`` subprocess per submission (what
-``grade-all`` and cosmic-ray's own runner do) would pay every time.
-
-``engine.grade`` is the ordinary grading path: each submission gets a fresh
-sandboxed worker (``isolation`` as for ``grade``), and the student's code
-(here: mutants and catalogue bodies) runs only there.
-
-Each task comes back as a plain dict (check id -> score, points, first
-failure, and each test's outcome), in the order the tasks were given,
-whatever order they finished in.
+The audit builds many submissions (mutants, catalogue bodies) and wants, for
+each, its score per check and every test's outcome.  ``Pool`` hands each
+``Task`` to ``grading.pool.Pool`` (long-lived grading processes calling
+``engine.grade``: each submission's code runs in its own sandboxed worker)
+and turns each Result into the plain summary the audit reads, keyed by the
+task's id, whatever order they finished in.
 """
-import concurrent.futures
 import dataclasses
-import multiprocessing
 import sys
 import time
 
-_state = {}
+from autograder.grading import pool as grading_pool
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,108 +21,67 @@ class Task:
     id: str
     folder: str
     only: str = None
-    weight: float = 1.0      # expected cost: heavier tasks are started first
 
 
-def _init(rubric_path, checks_dirs, isolation):
-    from autograder import rubric as rubric_mod
-
-    from autograder.cli import limit_own_memory
-
-    _state["rubric"] = rubric_mod.load(rubric_path) if rubric_path else rubric_mod.load()
-    limit_own_memory(_state["rubric"].limits.grader_memory_mb)  # a grading process like `grade`'s
-    _state["checks_dirs"] = tuple(checks_dirs)
-    _state["isolation"] = isolation
-
-
-def _warm():
-    import torch  # noqa: F401
-    import hypothesis  # noqa: F401
-    import autograder.grading.engine  # noqa: F401
-
-
-def _grade(task):
-    from autograder.grading.engine import grade
-
-    started = time.perf_counter()
-    result = grade(task.folder, _state["rubric"], checks_dirs=_state["checks_dirs"], only=task.only,
-                   isolation=_state["isolation"])
+def summary(task, result, seconds):
+    """The audit's view of one graded task: scores per check and each test's outcome."""
     return {
         "id": task.id,
         "only": task.only,
         "score": result.score,
         "max_score": result.max_score,
         "isolation": result.isolation,
-        "internal_errors": list(result.internal_errors),
-        "seconds": time.perf_counter() - started,
+        "internal_errors": [str(e) for e in result.internal_errors],
+        "seconds": seconds,
         "checks": [{
             "id": c.id, "points": c.points, "score": c.score, "status": c.status,
             "visibility": c.visibility, "first_failure": c.first_failure,
-            "tests": [{"name": t.name, "status": t.status, "message": t.message, "points": t.max_score}
+            "tests": [{"name": t.name, "status": t.status, "message": t.message, "points": t.max_score,
+                       "reason": getattr(t, "reason", None)}
                       for t in c.tests],
         } for c in result.checks],
     }
 
 
 class Pool:
-    """``jobs`` long-lived grading processes; ``submit`` tasks at any time, ``wait`` for some.
-
-    Tasks run in the order they are submitted (submit the long ones first).
-    """
+    """``jobs`` grading processes; ``submit`` tasks at any time (they run in that order), ``wait`` for some."""
 
     def __init__(self, jobs, rubric_path=None, checks_dirs=(), isolation=None, progress=None):
         self.progress, self.done, self.submitted = progress, 0, 0
-        self._pool = concurrent.futures.ProcessPoolExecutor(
-            max_workers=jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_init,
-            initargs=(rubric_path, tuple(checks_dirs), isolation))
+        self._pool = grading_pool.Pool(jobs, rubric_path=rubric_path, checks_dirs=checks_dirs, isolation=isolation)
         self._futures = {}
-        self._jobs = jobs
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._pool.close()
 
     def warm(self):
         """Start every grading process now (each imports torch and the engine once)."""
-        for _ in range(self._jobs):
-            self._pool.submit(_warm)
+        self._pool.warm()
 
     def submit(self, tasks):
         for task in tasks:
-            future = self._pool.submit(_grade, task)
-            future.add_done_callback(self._report)
-            self._futures[task.id] = (task, future)
+            started = time.perf_counter()
+            future = self._pool.submit(task.folder, task.only)
+            future.add_done_callback(lambda f, task=task, started=started: self._report(task, f, started))
+            self._futures[task.id] = (task, future, started)
             self.submitted += 1
 
-    def _report(self, future):
+    def _report(self, task, future, started):
         self.done += 1
-        if self.progress and not future.cancelled():
-            try:
-                self.progress(self.done, self.submitted, future.result())
-            except Exception:  # noqa: BLE001 - reported by wait()
-                pass
+        if self.progress and not future.cancelled() and future.exception() is None:
+            self.progress(self.done, self.submitted, summary(task, future.result(), time.perf_counter() - started))
 
     def wait(self, ids):
-        """{task id: result dict} for ``ids``, in that order, once they are all done."""
-        results = {}
+        """{task id: summary} for ``ids``, in that order, once they are all done."""
+        found = {}
         for task_id in ids:
-            task, future = self._futures[task_id]
-            try:
-                results[task_id] = future.result()
-            except Exception as exc:  # the grading process itself failed: report it, never hide it
-                results[task_id] = {"id": task.id, "only": task.only, "score": 0, "max_score": 0,
-                                    "isolation": None, "seconds": 0.0, "checks": [],
-                                    "internal_errors": [f"grading failed: {type(exc).__name__}: {exc}"]}
-        return results
-
-
-def grade_all(tasks, jobs, rubric_path=None, checks_dirs=(), isolation=None, progress=None):
-    """Grade every task with ``jobs`` long-lived processes; {task id: result dict} in task order."""
-    with Pool(jobs, rubric_path, checks_dirs, isolation, progress) as pool:
-        pool.submit(sorted(tasks, key=lambda t: -t.weight))     # heavy first: the processes end together
-        return pool.wait([t.id for t in tasks])
+            task, future, started = self._futures[task_id]
+            result = future.result()   # the pool turns a failed grading process into an internal-error Result
+            found[task_id] = summary(task, result, result.seconds)
+        return found
 
 
 def print_progress(done, total, result):

@@ -188,6 +188,8 @@ def grade(submission, rubric=None, *, checks_dirs=(), public_only=False, only=No
 
     session = Session(submission, rubric.limits, mechanism)
     collector = Collector(session, to_run)
+    if to_run:
+        session.start()   # the worker imports torch and the submission while pytest loads the checks
     try:
         code = _run_pytest(list(to_run), collector) if to_run else pytest.ExitCode.OK
     finally:

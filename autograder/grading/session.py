@@ -27,6 +27,8 @@ class Session:
         self.capture = Capture()
         self.deadline = time.monotonic() + limits.total_budget
         self.worker = None
+        self._ready = False            # the current worker said ready and imported the submission
+        self._up_by = None             # the current worker must be ready by then (time.monotonic())
         self.import_failure = None
         self.sandbox_failure = None
         self.workers_started = 0
@@ -35,40 +37,62 @@ class Session:
         """A handle for one check, limited to ``timeout`` seconds of calls."""
         return CheckHandle(self, label, timeout)
 
-    def ensure_worker(self):
-        """Start a worker and import the submission, unless one is running. Raises ImportFailed."""
-        if self.sandbox_failure:
-            raise SandboxFailure(self.sandbox_failure)
-        if self.import_failure:
-            raise errors.ImportFailed(self.import_failure)
-        if self.worker is not None:
-            return self.worker
+    def start(self):
+        """Start the worker now, without waiting for it (its start overlaps the grader's own work).
+
+        The worker imports torch and confines itself while the grader loads its
+        checks; ``ensure_worker`` then waits for it to be ready and has it
+        import the submission.
+        """
+        if self.worker is None and not (self.sandbox_failure or self.import_failure):
+            try:
+                self._launch()
+            except (SandboxFailure, errors.TimedOut):
+                pass   # said again by ensure_worker, to the check that needs the worker
+
+    def _launch(self):
         if time.monotonic() >= self.deadline:
             raise errors.TimedOut(f"not run: the grading time budget of {self.limits.total_budget:g} s "
                                   "was used up by earlier checks")
-        limit = self.limits.import_timeout
-        deadline = min(time.monotonic() + limit, self.deadline)
+        self._up_by = min(time.monotonic() + self.limits.start_timeout, self.deadline)
         try:
             self.worker = Worker(self.submission, self.limits, self.capture, self.mechanism)
         except OSError as err:  # the box or the process could not be made: ours, not the student's
             self.sandbox_failure = f"the worker could not be started ({sys.executable}): {err}"
             raise SandboxFailure(self.sandbox_failure) from None
         self.workers_started += 1
+        self._ready = False
+
+    def ensure_worker(self):
+        """Start a worker and import the submission, unless one is running. Raises ImportFailed."""
+        if self.sandbox_failure:
+            raise SandboxFailure(self.sandbox_failure)
+        if self.import_failure:
+            raise errors.ImportFailed(self.import_failure)
+        if self.worker is not None and self._ready:
+            return self.worker
+        if self.worker is None:
+            self._launch()
+        limit = self.limits.import_timeout
         # Until the worker says it is ready, no student code has run: whatever goes wrong is the grader's.
         try:
-            not_confined = self.worker.ready(deadline)
+            not_confined = self.worker.ready(self._up_by)
         except wire.WireError as err:
             ended = self.kill_worker(wait=2.0)
             timed_out = isinstance(err, wire.Timeout)
             self.sandbox_failure = (
                 f"the worker ({sys.executable} in the {self.mechanism} sandbox) "
-                + (f"was not ready within {limit:g} s" if timed_out else f"stopped before it was ready ({ended})")
+                + (f"was not ready within {self.limits.start_timeout:g} s" if timed_out
+                   else f"stopped before it was ready ({ended})")
                 + f", before any of the submission's code ran{_last_output(self.capture)}")
             raise SandboxFailure(self.sandbox_failure) from None
         if not_confined:
             self.kill_worker()
             self.sandbox_failure = not_confined
             raise SandboxFailure(self.sandbox_failure)
+        # The submission's own import gets the whole limit, from now: however long the worker took
+        # to start (a loaded machine), that was not the student's time.
+        deadline = min(time.monotonic() + limit, self.deadline)
         try:
             response = self.worker.request("__import__", {}, deadline, 2**20)
         except wire.Timeout:
@@ -87,6 +111,7 @@ class Session:
                                        "write to the grader's channel or replace the worker?)")
         if self.import_failure:
             raise errors.ImportFailed(self.import_failure)
+        self._ready = True
         return self.worker
 
     def kill_worker(self, wait=0.0):

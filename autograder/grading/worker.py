@@ -285,11 +285,20 @@ class Worker:
         rubric's ``reply_mb``) bounds the response before it is read.
         Raises wire.Timeout, wire.Closed (the worker died) or wire.WireError.
         """
-        data = wire.encode({"probe": probe, "kwargs": kwargs})
+        size = self.send(probe, kwargs, deadline)
         if max_reply is None:
-            max_reply = min(self.reply_cap, 8 * len(data) + 8 * 2**20)
+            max_reply = min(self.reply_cap, 8 * size + 8 * 2**20)
+        return self.receive(deadline, max_reply)
+
+    def send(self, probe, kwargs, deadline):
+        """Write one request (the worker answers in order); returns its size in bytes."""
+        data = wire.encode({"probe": probe, "kwargs": kwargs})
         wire.write_message(self._request_w, data, deadline)
-        return wire.read_message(self._response_r, deadline, max_reply)
+        return len(data)
+
+    def receive(self, deadline, max_reply):
+        """Read the next response, of at most ``max_reply`` bytes, until ``deadline``."""
+        return wire.read_message(self._response_r, deadline, min(max_reply, self.reply_cap))
 
     def ready(self, deadline):
         """The worker's first message, sent after it confined itself and before any student code ran.

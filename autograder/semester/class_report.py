@@ -133,10 +133,11 @@ def _late_reason(rubric, final):
     return final.late
 
 
-def write(out_dir, students, rubric, statuses, manifest=None, written_scores=None, reasons=None):
+def write(out_dir, students, rubric, statuses, manifest=None, written_scores=None, reasons=None, results=None):
     """Write grades.csv, report.md, scores.png and checks.png; return summary numbers.
 
-    ``statuses`` and ``reasons`` are grade-all's, by student (a student without a status is
+    ``results`` holds the Results of this run by student (the others are read from their stored
+    form, ``students/<name>/autograder-result.json``).  ``statuses`` and ``reasons`` are grade-all's, by student (a student without a status is
     graded when a stored Result exists).  ``manifest`` (collect's rows by student) and
     ``written_scores`` (by student, from nbgrader's gradebook) add the final-grade columns of
     ``final_grades.extra_header``: written points, lateness, penalty, final.
@@ -153,7 +154,8 @@ def write(out_dir, students, rubric, statuses, manifest=None, written_scores=Non
     isolations = collections.Counter()
     state, stored, points_of, isolation_of, autograded = {}, {}, {}, {}, {}
     for name in students:
-        result = stored[name] = _stored(os.path.join(out_dir, "students", name, "autograder-result.json"))
+        result = stored[name] = (results or {}).get(name) or \
+            _stored(os.path.join(out_dir, "students", name, "autograder-result.json"))
         status = _status(statuses.get(name), result)
         state[name] = status
         points, failures = _points(result, rubric) if result is not None else (None, [])

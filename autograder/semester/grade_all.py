@@ -2,12 +2,16 @@
 
 SUBMISSIONS_DIR holds one folder per student, named by the student, each a
 student's repository (with ``lab6_generative/`` inside, at the top or one
-level down).  Every student is graded by its own ``python -m autograder
-grade`` process, ``--jobs`` at a time, so one submission can never stop or
-slow down the others' grading beyond its own time limits.  Into DIR go:
+level down).  The grading pool (``grading.pool``) grades ``--jobs``
+students at a time in long-lived grading processes (torch, pytest and the
+checks loaded once); each student's code runs in a fresh sandboxed worker, so
+one submission can never stop or slow down the others' grading beyond its own
+time limits.  The Results come back in memory: the class report and
+``--only`` merges are built from them, and each is written once, for resume
+and for reading.  Into DIR go:
 
     students/<name>/autograder-result.json   the student's stored Result (results.to_dict):
-                                   what grades.csv, the report and --only merges are built from
+                                   what the next run resumes from
     students/<name>/results.json   the student's full report (Gradescope format), for reading
     students/<name>/source.sha256  what was graded, for resuming (see resume.py)
     grades.csv                     student, status, score, points per rubric check, isolation, reason
@@ -30,10 +34,10 @@ workflows, so the on-push run is feedback.
 import concurrent.futures
 import dataclasses
 import os
-import subprocess
 import sys
 import time
 
+from autograder.grading.pool import Pool
 from autograder.semester import final_grades, resume, written
 from autograder import reporters, results, rubric as rubric_mod, sandbox
 from autograder.sandbox import safefs
@@ -44,22 +48,13 @@ from autograder.reporters import result as stored
 from autograder.submission import PACKAGE, find_package
 from autograder.text import one_line
 
-STUDENT_TIMEOUT = 600  # seconds: a backstop far above the engine's own limits
 RESULT_FILE = "autograder-result.json"   # the stored Result of each student
 REPORT_FILE = "results.json"             # the same, in Gradescope's format, for people to read
 # What each student's grading came to (the progress lines; class_report turns them into grades.csv's
 # status column): "graded", "unchanged" (graded by an earlier run), and, with a zero or an empty row,
 # "missing" (on collect's manifest, nothing collected), "no package", "refused" (over a limit),
-# "internal error" (the grader's fault: empty row), "grader failed" (the process died: empty row).
-WHY_SHOWN = ("missing", "no package", "refused", "internal error", "grader failed")
-# The only variables a grading process inherits: never the instructor's tokens.
-KEPT_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "TZ", "VIRTUAL_ENV",
-            "AUTOGRADER_WORKER_USER")
-
-
-def grading_environment():
-    """The environment of each student's ``grade`` process: a few plain variables, no secrets."""
-    return {key: os.environ[key] for key in KEPT_ENV if key in os.environ}
+# "internal error" (the grader's fault, its grading process included: empty row).
+WHY_SHOWN = ("missing", "no package", "refused", "internal error")
 
 
 def register(subparsers):
@@ -128,30 +123,31 @@ class ClassRun:
         return resume.grader_fingerprint(self.rubric_path or rubric_mod.DEFAULT_PATH,
                                          os.path.join(_repo_root(), "autograder"), self.checks_dirs)
 
-    def grade_command(self, root, report_args):
-        """``python -m autograder grade`` for one submission with this run's settings."""
-        cmd = [sys.executable, "-m", "autograder", "grade", os.path.abspath(root), *report_args]
-        if self.rubric_path:
-            cmd += ["--rubric", self.rubric_path]
-        for d in self.checks_dirs:
-            cmd += ["--checks-dir", d]
-        if self.only:
-            cmd += ["--only", self.only]
-        return cmd + ["--sandbox", self.sandbox]
+
+@dataclasses.dataclass
+class Student:
+    """One student of the run: what to grade, or what came of it before any grading."""
+
+    name: str
+    root: str = None            # the folder holding the package, when there is one to grade
+    source: str = ""            # the resume stamp of what is graded (submission files + grader)
+    note: str = ""              # what was left out of the submission (pipes, devices, sockets)
+    status: str = None          # decided without grading: "unchanged", "no package", "refused", "missing"
+    why: str = ""
+    result: object = None       # the Result, when this run made one
+    seconds: float = 0.0        # how long grading it took
 
 
-def grade_student(name, folder, run, grader):
-    """Grade one student in a subprocess. Returns (name, status, seconds, why); never raises.
+def scan_student(name, folder, run, grader):
+    """What to do with one student's folder (hostile data, read through safefs only); never raises.
 
     ``grader`` is ``run.grader_fingerprint()``: a stored Result is kept only
-    while both the student's files and the grader are unchanged.  With
-    ``--only`` the one check is regraded and merged into the stored Result.
-    A submission over the rubric's limits (or unreadable) gets the zero Result
-    saying why, without a grading process: status "refused".
+    while both the student's files and the grader are unchanged.  A submission
+    over the rubric's limits (or unreadable) gets the zero Result saying why,
+    with no grading: status "refused".
     """
     student_dir = os.path.join(run.out, "students", name)
     os.makedirs(student_dir, exist_ok=True)
-    stored_file = os.path.join(student_dir, RESULT_FILE)
     try:
         root = find_package(folder, max_depth=1, limits=run.rubric.limits)
         if root is not None:
@@ -159,62 +155,52 @@ def grade_student(name, folder, run, grader):
     except (safefs.TooLarge, OSError) as err:
         why = err.reason if isinstance(err, safefs.TooLarge) else \
             f"its folder could not be read ({safefs.shown(str(err), 200)})"
-        _publish(student_dir, results.nothing_to_grade(run.rubric, folder, f"{name}: not graded: {why}."))
-        _forget_stamp(student_dir)
-        return name, "refused", 0.0, why
+        return Student(name, status="refused", why=why, result=_publish_zero(
+            student_dir, results.nothing_to_grade(run.rubric, folder, f"{name}: not graded: {why}.")))
     if root is None:
-        _publish(student_dir, results.nothing_to_grade(
-            run.rubric, folder, f"{name}: no {PACKAGE}/ folder found in the submission."))
-        _forget_stamp(student_dir)
-        return name, "no package", 0.0, NO_PACKAGE_REASON
-    note = scanned.note(PACKAGE)
+        return Student(name, status="no package", why=NO_PACKAGE_REASON, result=_publish_zero(
+            student_dir, results.nothing_to_grade(run.rubric, folder, f"{name}: no {PACKAGE}/ folder found in "
+                                                  "the submission.")))
     source = resume.stamp(fingerprint, grader)
-    if not run.regrade and not run.only and resume.is_current(student_dir, source, stored_file):
-        return name, "unchanged", 0.0, ""
-    if run.only:
-        partial = os.path.join(student_dir, f"partial-{run.only}.json")
-        reports = ["--results", os.devnull, "--report", f"result={partial}"]
-        stale = [partial]
-    else:
-        partial = stored_file
-        reports = ["--results", os.path.join(student_dir, REPORT_FILE), "--report", f"result={stored_file}"]
-        stale = [stored_file, os.path.join(student_dir, REPORT_FILE), os.path.join(student_dir, resume.STAMP)]
-    for path in stale:
-        if os.path.exists(path):
-            os.remove(path)
-    start = time.perf_counter()
-    try:
-        proc = subprocess.run(run.grade_command(root, reports), cwd=_repo_root(), capture_output=True, text=True,
-                              timeout=STUDENT_TIMEOUT, env=grading_environment(), stdin=subprocess.DEVNULL)
-        status = "graded" if proc.returncode in (0, 3) and os.path.exists(partial) else "grader failed"
-        if status != "graded":
-            _write_log(student_dir, proc.stdout + proc.stderr)
-            failure = f"the grading process exited with code {proc.returncode} without a result (see its grader.log)"
-    except subprocess.TimeoutExpired:
-        status = "grader failed"
-        _write_log(student_dir, f"grading took longer than {STUDENT_TIMEOUT} s")
-        failure = f"grading took longer than {STUDENT_TIMEOUT} s (see its grader.log)"
-    if status == "grader failed":
-        return name, status, time.perf_counter() - start, failure
-    if status == "graded" and run.only:
-        _merge_check(student_dir, partial, run.only)
-    if status == "graded" and _internal_errors(stored_file):
+    if not run.regrade and not run.only and resume.is_current(student_dir, source, os.path.join(student_dir,
+                                                                                               RESULT_FILE)):
+        return Student(name, status="unchanged")
+    return Student(name, root=root, source=source, note=scanned.note(PACKAGE))
+
+
+def finish_student(student, result, run):
+    """Store what grading ``student`` gave (once), and its status: graded, or internal error."""
+    student_dir = os.path.join(run.out, "students", student.name)
+    stamp_file = os.path.join(student_dir, resume.STAMP)
+    student.seconds = result.seconds
+    if not run.only and os.path.lexists(stamp_file):
+        os.remove(stamp_file)   # until this grade is stored, an earlier one is not current
+    if run.only:   # one check regraded: merged into the stored Result (or all there is, with none stored)
+        try:
+            base = stored.read(os.path.join(student_dir, RESULT_FILE))
+        except (OSError, ValueError):
+            base = result
+        result = results.merge(base, result, run.only)
+    if student.note and student.note not in result.notes:
+        result = dataclasses.replace(result, notes=[*result.notes, student.note])
+    _publish(student_dir, result)
+    student.result = result
+    if result.internal_errors:
         # The grader failed on its side: never a zero for the student, never reused (no stamp).
-        _write_log(student_dir, proc.stdout + proc.stderr)
-        return name, "internal error", time.perf_counter() - start, _internal_errors(stored_file)[0]
-    if status == "graded":
-        _add_note(student_dir, note)
-    if status == "graded" and not run.only:
-        reporters.write_text(os.path.join(student_dir, resume.STAMP), source + "\n")
-    return name, status, time.perf_counter() - start, note
+        _write_log(student_dir, "\n".join(f"internal error of the grader: {e}" for e in result.internal_errors))
+        student.status, student.why = "internal error", str(result.internal_errors[0])
+        return student
+    student.status, student.why = "graded", student.note
+    if not run.only:
+        reporters.write_text(stamp_file, student.source + "\n")
+    return student
 
 
-def _internal_errors(stored_file):
-    """The internal errors of a stored Result (the grader's faults), [] when none or unreadable."""
-    try:
-        return list(stored.read(stored_file).internal_errors)
-    except (OSError, ValueError):
-        return []
+def _publish_zero(student_dir, result):
+    """Store a zero Result that replaces any earlier grade: the next run must not call it unchanged."""
+    _publish(student_dir, result)
+    _forget_stamp(student_dir)
+    return result
 
 
 def _forget_stamp(student_dir):
@@ -224,24 +210,11 @@ def _forget_stamp(student_dir):
         os.remove(path)
 
 
-def _add_note(student_dir, note):
-    """Add ``note`` (what was left out of the submission) to the stored Result, once."""
-    if not note:
-        return
-    stored_file = os.path.join(student_dir, RESULT_FILE)
-    try:
-        result = stored.read(stored_file)
-    except (OSError, ValueError):
-        return
-    if note not in result.notes:
-        _publish(student_dir, dataclasses.replace(result, notes=[*result.notes, note]))
-
-
 def not_collected(name, row, run):
     """The zero Result for a student on collect's manifest with nothing collected: status "missing".
 
-    Returns (name, status, seconds, why), ``why`` the manifest's reason.  Whatever an
-    earlier run left in the student's folder is not graded: it is not what stood at this deadline.
+    ``why`` is the manifest's reason.  Whatever an earlier run left in the
+    student's folder is not graded: it is not what stood at this deadline.
     """
     student_dir = os.path.join(run.out, "students", name)
     os.makedirs(student_dir, exist_ok=True)
@@ -249,26 +222,14 @@ def not_collected(name, row, run):
         why = final_grades.missing_reason(row)
     else:
         why = f"collect collected commit {one_line(row.get('commit'), 12)}, but its folder is not in {run.submissions}"
-    _publish(student_dir, results.nothing_to_grade(run.rubric, name, f"{name}: nothing was collected ({why})."))
-    _forget_stamp(student_dir)
-    return name, "missing", 0.0, why
+    return Student(name, status="missing", why=why, result=_publish_zero(
+        student_dir, results.nothing_to_grade(run.rubric, name, f"{name}: nothing was collected ({why}).")))
 
 
 def _publish(student_dir, result):
     """Store ``result`` and write its readable report, as the grading process does."""
     reporters.write(result, "result", os.path.join(student_dir, RESULT_FILE))
     reporters.write(result, "gradescope", os.path.join(student_dir, REPORT_FILE))
-
-
-def _merge_check(student_dir, partial_file, check_id):
-    """Replace check ``check_id`` of the stored Result by the one in ``partial_file``."""
-    partial = stored.read(partial_file)
-    try:
-        base = stored.read(os.path.join(student_dir, RESULT_FILE))
-    except (OSError, ValueError):
-        base = partial  # nothing stored yet: the regraded check is all there is
-    _publish(student_dir, results.merge(base, partial, check_id))
-    os.remove(partial_file)
 
 
 def _repo_root():
@@ -307,20 +268,40 @@ def run_grade_all(args):
     print(f"Grading {len(students)} submissions, {run.jobs} at a time, into {run.out}/; "
           f"isolation: {sandbox.DESCRIPTIONS[run.sandbox]}")
     start = time.perf_counter()
-    statuses, reasons = {}, {}
-    with concurrent.futures.ThreadPoolExecutor(max_workers=run.jobs) as pool:
-        futures = [pool.submit(grade_student, name, os.path.join(run.submissions, name), run, grader)
-                   if name not in missing else pool.submit(not_collected, name, manifest[name], run)
-                   for name in students]
-        for done, future in enumerate(concurrent.futures.as_completed(futures), 1):
-            name, status, seconds, why = future.result()
-            statuses[name], reasons[name] = status, why
-            print(f"[{done}/{len(students)}] {one_line(name, 120)}: {status}"
-                  + (f" ({seconds:.1f} s)" if seconds else "")
-                  + (f": {one_line(why, 400)}" if why and status in WHY_SHOWN else ""),
-                  flush=True)
+    statuses, reasons, graded = {}, {}, {}
+    done = 0
+
+    def report(student, seconds=0.0):
+        nonlocal done
+        done += 1
+        statuses[student.name], reasons[student.name] = student.status, student.why
+        if student.result is not None:
+            graded[student.name] = student.result
+        print(f"[{done}/{len(students)}] {one_line(student.name, 120)}: {student.status}"
+              + (f" ({seconds:.1f} s)" if seconds else "")
+              + (f": {one_line(student.why, 400)}" if student.why and student.status in WHY_SHOWN else ""),
+              flush=True)
+
+    with Pool(run.jobs, rubric, rubric_path=run.rubric_path, checks_dirs=run.checks_dirs,
+              isolation=run.sandbox) as pool:
+        waiting = {}
+        for name in students:
+            if name in missing:
+                report(not_collected(name, manifest[name], run))
+                continue
+            student = scan_student(name, os.path.join(run.submissions, name), run, grader)
+            if student.status:
+                report(student)
+                continue
+            if not waiting:
+                pool.warm()   # the grading processes start while the other folders are scanned
+            waiting[pool.submit(student.root, only=run.only)] = student
+        for future in concurrent.futures.as_completed(waiting):
+            student = finish_student(waiting[future], future.result(), run)
+            report(student, student.seconds)
     elapsed = time.perf_counter() - start
-    summary = class_report.write(run.out, students, rubric, statuses, manifest, written_scores, reasons)
+    summary = class_report.write(run.out, students, rubric, statuses, manifest, written_scores, reasons,
+                                 results=graded)
     failed = [one_line(name, 120) for name, status in statuses.items()
               if status in ("grader failed", "internal error")]
     absent = sum(status == "missing" for status in statuses.values())

@@ -55,7 +55,9 @@ def test_hard_exit_at_import_fails_everything_once(tmp_path):
 
 def test_a_loop_at_import_hits_the_import_time_limit_once(tmp_path):
     result, seconds = _grade(tmp_path, "loop_at_import", import_timeout=4)
-    assert result.score == 0 and seconds < 15  # one import attempt, not one per check
+    # One import attempt, not one per check (7 checks: at least 28 s); the worker's start before it is
+    # not the submission's time, and takes a few seconds more on a loaded machine.
+    assert result.score == 0 and seconds < 25
     assert all("took longer than 4 s" in t.message for t in result.tests)
 
 

@@ -66,7 +66,7 @@ def test_a_worker_that_cannot_get_ready_is_an_internal_error_not_a_zero(tmp_path
     from support.submissions import rubric_copy
 
     stored = tmp_path / "autograder-result.json"
-    fast = rubric_copy(tmp_path, limits={"import_timeout": 0.001})
+    fast = rubric_copy(tmp_path, limits={"start_timeout": 0.001})
     proc = _run_grade(["solutions", "--only", "warmup", "--rubric", str(fast), "--report", f"result={stored}",
                        "--results", str(tmp_path / "r.json")], tmp_path, env={"AUTOGRADER_SANDBOX": "landlock"})
     _expect_internal_error(proc, stored, "was not ready within", "before any of the submission's code ran")
@@ -199,7 +199,7 @@ def test_an_internal_error_is_an_empty_row_not_a_zero_and_is_graded_again(tmp_pa
 
     build_submission(tmp_path / "class" / "alice")
     build_submission(tmp_path / "class" / "bob", stubs=True)
-    broken = rubric_copy(tmp_path, limits={"import_timeout": 0.001})
+    broken = rubric_copy(tmp_path, limits={"start_timeout": 0.001})
     out = tmp_path / "grades"
     for attempt in range(2):  # the second run grades them again: an internal error is never reused
         proc = _grade_all([tmp_path / "class", "--out", out, "--rubric", broken])

@@ -62,7 +62,8 @@ def _class(out, written_scores=None):
     _store(out, "ana", _graded(rubric, "ana"))
     _store(out, "ben", _graded(rubric, "ben", failing=("kl_analytic",)))
     run = types.SimpleNamespace(out=str(out), rubric=rubric, submissions=str(out / "collected"))
-    assert grade_all.not_collected("finn", manifest["finn"], run) == ("finn", "missing", 0.0, REASON)
+    finn = grade_all.not_collected("finn", manifest["finn"], run)
+    assert (finn.name, finn.status, finn.why, finn.result.score) == ("finn", "missing", REASON, 0)
     too_many = "your submission holds more than 2000 files and folders (the limit is limits.submission_files)"
     _store(out, "rex", results.nothing_to_grade(rubric, "/collected/rex", f"rex: not graded: {too_many}."))
     broken = results.nothing_to_grade(rubric, "/collected/ivy", "not graded: the grader failed on its side")
@@ -139,7 +140,8 @@ def test_a_hostile_reason_from_the_manifest_stays_text(tmp_path):
     manifest = {"finn": {"student": "finn", "commit": "", "minutes_late": "", "problems": HOSTILE_REASON}}
     _store(tmp_path, "ana", _graded(rubric, "ana"))
     run = types.SimpleNamespace(out=str(tmp_path), rubric=rubric, submissions=str(tmp_path))
-    _, status, _, why = grade_all.not_collected("finn", manifest["finn"], run)
+    finn = grade_all.not_collected("finn", manifest["finn"], run)
+    status, why = finn.status, finn.why
     manifest["ana"] = {"student": "ana", "commit": "a" * 40, "minutes_late": "0", "problems": ""}
     class_report.write(str(tmp_path), ["ana", "finn"], rubric, {"ana": "graded", "finn": status}, manifest,
                        reasons={"finn": why})
