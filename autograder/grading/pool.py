@@ -32,6 +32,7 @@ import time
 from autograder import results, rubric as rubric_mod
 
 TASK_TIMEOUT = 600   # seconds for one submission: a backstop far above the rubric's time budget
+START_TIMEOUT = 300  # seconds for a grading process to start (Python, torch, pytest, the engine)
 # The only variables a grading process keeps: never the instructor's tokens.
 KEPT_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "TZ", "VIRTUAL_ENV",
             "AUTOGRADER_WORKER_USER", "AUTOGRADER_SANDBOX")
@@ -138,7 +139,7 @@ class _Slot:
         with self._starting:
             if self.process is None:
                 self._start()
-                ready = self._receive(time.monotonic() + self.pool.task_timeout)
+                ready = self._receive(time.monotonic() + START_TIMEOUT)
                 if not ready or ready[0] != "ready":
                     self._stop(kill=True)
                     return False
@@ -147,7 +148,7 @@ class _Slot:
     def _grade(self, folder, only):
         started = time.monotonic()
         if not self.ensure_started():
-            return self.pool.failed(folder, "a grading process could not start", started)
+            return self.pool.failed(folder, f"a grading process could not start within {START_TIMEOUT} s", started)
         self.conn.send((str(folder), only))
         message = self._receive(time.monotonic() + self.pool.task_timeout)
         if message is None:

@@ -1,0 +1,80 @@
+"""The grading pool: long-lived grading processes give the same Results as grading in-process, and a
+grading process that dies or hangs costs that one submission an internal error, never a zero."""
+import os
+import signal
+import threading
+import time
+
+import pytest
+
+from autograder import results
+from autograder.grading.pool import Pool
+from support import ROOT
+
+pytestmark = pytest.mark.slow
+
+VOLATILE = {"seconds", "submission"}
+
+
+def _plain(result):
+    def strip(data):
+        if isinstance(data, dict):
+            return {k: strip(v) for k, v in data.items() if k not in VOLATILE}
+        if isinstance(data, list):
+            return [strip(v) for v in data]
+        return data
+    return strip(results.to_dict(result))
+
+
+def _children():
+    """Pids of this process's live children (the pool's grading processes among them)."""
+    found = set()
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == os.getpid() and fields[0] != "Z":
+                found.add(int(name))
+    return found
+
+
+def test_the_pool_grades_as_grading_in_process_does():
+    here = Pool(0).grade(str(ROOT / "assignment"), only="warmup")
+    with Pool(2) as pool:
+        futures = [pool.submit(str(ROOT / folder), only="warmup") for folder in ("assignment", "solutions")]
+        stubs, reference = [f.result() for f in futures]
+    assert _plain(stubs) == _plain(here)
+    assert reference.score == reference.max_score == 15 and stubs.score == 0
+    assert not stubs.internal_errors and not reference.internal_errors
+
+
+def test_a_hung_grading_process_is_an_internal_error_and_the_next_submission_is_graded():
+    before = _children()
+    with Pool(1, task_timeout=1.0) as pool:   # far too short for any grading: the process is killed
+        hung = pool.grade(str(ROOT / "solutions"), only="warmup")
+        assert hung.internal_errors and "took longer than 1 s" in str(hung.internal_errors[0])
+        assert all(t.message.startswith("not graded: the grader failed on its side") for t in hung.tests)
+        pool.task_timeout = 300
+        graded = pool.grade(str(ROOT / "solutions"), only="warmup")
+    assert graded.score == 15 and not graded.internal_errors
+    assert _children() <= before   # every grading process (and its workers) is gone
+
+
+def test_a_grading_process_that_dies_is_an_internal_error_not_a_zero():
+    with Pool(1) as pool:
+        pool.warm()
+        slot = pool._slots[0]
+        deadline = time.monotonic() + 120
+        while (slot.process is None or not slot.process.is_alive()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        killer = threading.Timer(3.0, lambda: os.kill(slot.process.pid, signal.SIGKILL))
+        killer.start()
+        died = pool.grade(str(ROOT / "solutions"))
+        killer.join()
+        assert died.internal_errors and "died" in str(died.internal_errors[0])
+        assert died.isolation != results.NOT_RUN or died.internal_errors
+        again = pool.grade(str(ROOT / "solutions"), only="warmup")
+    assert again.score == 15
