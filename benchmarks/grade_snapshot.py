@@ -1,12 +1,13 @@
 """Grades before and after a change: the stored Result of every reference submission, normalized.
 
-    .venv/bin/python benchmarks/grade_snapshot.py OUT_DIR [--jobs 2]
+    .venv/bin/python benchmarks/grade_snapshot.py OUT_DIR [--jobs 2] [--pool]
     .venv/bin/python benchmarks/grade_snapshot.py --compare BEFORE_DIR AFTER_DIR
 
 Grades solutions/, assignment/ (the stubs) and every submission of the
 catalogues (tests/submissions/correct.yml, alternatives.yml, bugs.yml) with the
 ordinary command, ``python -m autograder grade SUB --report result=FILE``, and
-writes each stored Result with what may differ between runs removed: times
+writes each stored Result (``--pool``: graded instead through the grading
+pool, as ``grade-all`` and the audit grade) with what may differ between runs removed: times
 (``seconds``), the submission's path, and the per-test ``reason`` (new in
 version 2 of the stored form).  ``--compare`` prints every difference and exits
 1 if there is one: a refactor that keeps grades must leave it silent.
@@ -62,6 +63,20 @@ def grade(name, folder, out):
     return name, None
 
 
+def grade_pooled(found, out, jobs):
+    """Every submission through the grading pool; yields (name, problem or None)."""
+    from autograder import results
+    from autograder.grading.pool import Pool
+
+    with Pool(jobs) as pool:
+        futures = {name: pool.submit(folder) for name, folder in found.items()}
+        for name, future in futures.items():
+            result = future.result()
+            with open(os.path.join(out, f"{name}.json"), "w", encoding="utf-8") as f:
+                json.dump(normalize(results.to_dict(result)), f, indent=1, sort_keys=True)
+            yield name, None
+
+
 def compare(before, after):
     names = sorted(set(os.listdir(before)) | set(os.listdir(after)))
     differences = 0
@@ -91,6 +106,7 @@ def main(argv=None):
     parser.add_argument("out", nargs="?")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--compare", nargs=2, metavar=("BEFORE", "AFTER"))
+    parser.add_argument("--pool", action="store_true", help="grade through the grading pool")
     args = parser.parse_args(argv)
     if args.compare:
         return compare(*args.compare)
@@ -100,10 +116,14 @@ def main(argv=None):
     failed = 0
     with tempfile.TemporaryDirectory() as scratch:
         found = submissions(scratch)
-        with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
-            for name, problem in pool.map(lambda item: grade(*item, args.out), found.items()):
-                print(f"{name}: {problem or 'ok'}", flush=True)
-                failed += bool(problem)
+        if args.pool:
+            graded = grade_pooled(found, args.out, args.jobs)
+        else:
+            threads = concurrent.futures.ThreadPoolExecutor(args.jobs)
+            graded = threads.map(lambda item: grade(*item, args.out), found.items())
+        for name, problem in graded:
+            print(f"{name}: {problem or 'ok'}", flush=True)
+            failed += bool(problem)
     print(f"{len(found)} submissions graded into {args.out}/")
     return 1 if failed else 0
 

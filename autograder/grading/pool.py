@@ -5,10 +5,11 @@
         result = pool.grade("collected/ben", only="kl_analytic")   # the same, waiting for it
 
 ``grade-all`` and the audit grade through it; ``grade`` is a pool of one that
-grades in its own process (``jobs=0``).  Each grading process is spawned (it
-inherits no pytest, torch or hypothesis state from its parent), drops every
-environment variable but a few plain ones (never the instructor's tokens),
-bounds its own memory (``limits.grader_memory_mb``), imports torch, pytest,
+grades in its own process (``jobs=0``).  Each grading process is a fresh
+``python -m autograder.grading.pool`` (it inherits no pytest, torch or
+hypothesis state from its parent) started with a few plain environment
+variables only (never the instructor's tokens), talking one JSON line per
+message on its stdin and stdout.  It bounds its own memory (``limits.grader_memory_mb``), imports torch, pytest,
 hypothesis and the engine once, then calls ``engine.grade`` for one submission
 after another.  The interpreter, the imports, the rubric and the sandbox's
 self-test are paid once per process, not once per submission.  Each
@@ -23,9 +24,13 @@ error of the grader (``engine.not_graded``: never a zero of the student's),
 and a fresh process takes the next submission.
 """
 import concurrent.futures
-import multiprocessing
+import json
 import os
 import queue
+import select
+import subprocess
+import sys
+import tempfile
 import threading
 import time
 
@@ -33,92 +38,107 @@ from autograder import results, rubric as rubric_mod
 
 TASK_TIMEOUT = 600   # seconds for one submission: a backstop far above the rubric's time budget
 START_TIMEOUT = 300  # seconds for a grading process to start (Python, torch, pytest, the engine)
-# The only variables a grading process keeps: never the instructor's tokens.
+# The only variables a grading process gets: never the instructor's tokens.
 KEPT_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "TZ", "VIRTUAL_ENV",
             "AUTOGRADER_WORKER_USER", "AUTOGRADER_SANDBOX")
+EOF = object()       # _receive: the grading process closed its output
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-_state = {}   # in a grading process: its rubric and settings
 
+def serve(settings):
+    """A grading process (``python -m autograder.grading.pool SETTINGS``): one JSON line per message.
 
-def _serve(conn, rubric_path, checks_dirs, isolation, public_only):
-    """A grading process: set up once, then grade each (folder, only) received until told to stop."""
-    for key in list(os.environ):
-        if key not in KEPT_ENV:
-            del os.environ[key]
+    Reads ``{"folder": ..., "only": ...}`` lines on stdin, answers each with one
+    line on its own copy of stdout: ``{"result": <stored Result>}`` or
+    ``{"error": "..."}``; first of all ``{"ready": true}`` once set up.
+    Anything else printed goes to stderr.
+    """
+    channel = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    os.dup2(2, 1)
     from autograder.cli import limit_own_memory
 
-    rubric = rubric_mod.load(rubric_path) if rubric_path else rubric_mod.load()
+    rubric = rubric_mod.load(settings["rubric_path"]) if settings["rubric_path"] else rubric_mod.load()
     limit_own_memory(rubric.limits.grader_memory_mb)
     import torch  # noqa: F401  (what every check file imports: paid once, here)
 
     from autograder.grading import engine
 
-    conn.send(("ready", None))
-    while True:
+    def say(message):
+        channel.write(json.dumps(message) + "\n")
+        channel.flush()
+
+    say({"ready": True})
+    for line in sys.stdin:
+        request = json.loads(line)
         try:
-            request = conn.recv()
-        except EOFError:
-            return
-        if request is None:
-            return
-        folder, only = request
-        try:
-            result = engine.grade(folder, rubric, checks_dirs=checks_dirs, public_only=public_only, only=only,
-                                  isolation=isolation)
-            conn.send(("result", results.to_dict(result)))
+            result = engine.grade(request["folder"], rubric, checks_dirs=tuple(settings["checks_dirs"]),
+                                  public_only=settings["public_only"], only=request["only"],
+                                  isolation=settings["isolation"])
+            say({"result": results.to_dict(result)})
         except Exception as err:  # noqa: BLE001 - the grader's fault, reported as such
-            conn.send(("error", f"{type(err).__name__}: {err}"))
+            say({"error": f"{type(err).__name__}: {err}"})
 
 
 class _Slot:
     """One grading process and the thread that feeds it submissions from the pool's queue."""
 
     def __init__(self, pool):
-        self.pool, self.process, self.conn = pool, None, None
+        self.pool, self.process, self.log, self._buffer = pool, None, None, b""
         self._starting = threading.Lock()
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
 
     def _start(self):
-        context = multiprocessing.get_context("spawn")
-        parent, child = context.Pipe()
-        self.process = context.Process(target=_serve, daemon=True,
-                                       args=(child, self.pool.rubric_path, self.pool.checks_dirs,
-                                             self.pool.isolation, self.pool.public_only))
-        self.process.start()
-        child.close()
-        self.conn = parent
+        settings = {"rubric_path": self.pool.rubric_path, "checks_dirs": list(self.pool.checks_dirs),
+                    "isolation": self.pool.isolation, "public_only": self.pool.public_only}
+        env = {key: os.environ[key] for key in KEPT_ENV if key in os.environ}
+        self.log = tempfile.TemporaryFile()   # what the grading process printed, for a failure's message
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "autograder.grading.pool", json.dumps(settings)], cwd=REPO, env=env,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log)
+        self._buffer = b""
 
     def _stop(self, kill=False):
         if self.process is None:
             return
-        try:
-            if kill:
-                self.process.kill()
-            else:
-                self.conn.send(None)
-        except (OSError, ValueError):
-            pass
-        self.process.join(timeout=None if kill else 30)
-        if self.process.is_alive():
+        if kill:
             self.process.kill()
-            self.process.join()
-        self.conn.close()
-        self.process = self.conn = None
+        try:
+            self.process.stdin.close()
+        except OSError:
+            pass
+        try:
+            self.process.wait(timeout=None if kill else 30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process.stdout.close()
+        self.log.close()
+        self.process = self.log = None
+
+    def _last_output(self):
+        try:
+            self.log.seek(max(0, self.log.seek(0, os.SEEK_END) - 500))
+            tail = self.log.read().decode("utf-8", "replace").strip()
+        except (OSError, ValueError):
+            return ""
+        return f"; its last output: {tail}" if tail else ""
 
     def _receive(self, deadline):
-        """The grading process's next message, or None when it died or ran past ``deadline``."""
-        while True:
+        """The grading process's next message; EOF when it closed its output (died), None past ``deadline``."""
+        fd = self.process.stdout.fileno()
+        while b"\n" not in self._buffer:
             remaining = deadline - time.monotonic()
-            try:
-                if self.conn.poll(min(max(remaining, 0), 1.0)):
-                    return self.conn.recv()
-            except (EOFError, OSError):
-                return None
-            if not self.process.is_alive() and not self.conn.poll(0):
-                return None
-            if remaining <= 0:
-                return None
+            if remaining <= 0 or not select.select([fd], [], [], min(remaining, 1.0))[0]:
+                if remaining <= 0:
+                    return None
+                continue
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                return EOF
+            self._buffer += chunk
+        line, self._buffer = self._buffer.split(b"\n", 1)
+        return json.loads(line)
 
     def _run(self):
         while True:
@@ -135,31 +155,46 @@ class _Slot:
                 future.set_exception(err)
 
     def ensure_started(self):
-        """Start the grading process unless it runs; True once it is ready to grade."""
+        """Start the grading process unless it runs; None once it is ready to grade, else why not."""
         with self._starting:
             if self.process is None:
                 self._start()
                 ready = self._receive(time.monotonic() + START_TIMEOUT)
-                if not ready or ready[0] != "ready":
+                if ready is EOF or ready != {"ready": True}:
+                    why = f"a grading process could not start{self._last_output()}"
                     self._stop(kill=True)
-                    return False
-            return True
+                    return why
+            return None
 
     def _grade(self, folder, only):
         started = time.monotonic()
-        if not self.ensure_started():
-            return self.pool.failed(folder, f"a grading process could not start within {START_TIMEOUT} s", started)
-        self.conn.send((str(folder), only))
-        message = self._receive(time.monotonic() + self.pool.task_timeout)
-        if message is None:
-            timed_out = self.process.is_alive()
+        problem = self.ensure_started()
+        if problem:
+            return self.pool.failed(folder, problem, started)
+        try:
+            self.process.stdin.write((json.dumps({"folder": str(folder), "only": only}) + "\n").encode())
+            self.process.stdin.flush()
+            message = self._receive(time.monotonic() + self.pool.task_timeout)
+        except (OSError, ValueError):
+            message = EOF
+        if message is None or message is EOF:
+            if message is None:
+                why = f"the grading process took longer than {self.pool.task_timeout:g} s"
+            else:
+                try:
+                    code = self.process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    code = None
+                why = f"the grading process died ({_ended(code)}){self._last_output()}"
             self._stop(kill=True)
-            return self.pool.failed(folder, f"the grading process took longer than {self.pool.task_timeout:g} s"
-                                    if timed_out else "the grading process died", started)
-        kind, body = message
-        if kind == "result":
-            return results.from_dict(body)
-        return self.pool.failed(folder, f"the grading process failed: {body}", started)
+            return self.pool.failed(folder, why, started)
+        if "result" in message:
+            return results.from_dict(message["result"])
+        return self.pool.failed(folder, f"the grading process failed: {message.get('error')}", started)
+
+
+def _ended(code):
+    return f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}"
 
 
 class Pool:
@@ -220,3 +255,7 @@ class Pool:
         for slot in self._slots:
             slot.thread.join()
         self._slots = []
+
+
+if __name__ == "__main__":
+    serve(json.loads(sys.argv[1]))
