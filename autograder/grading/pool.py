@@ -223,7 +223,7 @@ class Pool:
             future.set_result(self._grade_here(folder, only))
             return future
         future = concurrent.futures.Future()
-        self._tasks.put((future, folder, only))
+        self._tasks.put((future, os.path.abspath(folder), only))   # the grading processes run elsewhere
         return future
 
     def warm(self):
