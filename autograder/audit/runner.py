@@ -69,7 +69,8 @@ def _grade(task):
         "checks": [{
             "id": c.id, "points": c.points, "score": c.score, "status": c.status,
             "visibility": c.visibility, "first_failure": c.first_failure,
-            "tests": [{"name": t.name, "status": t.status, "message": t.message, "points": t.max_score}
+            "tests": [{"name": t.name, "status": t.status, "message": t.message, "reason": t.reason,
+                       "points": t.max_score}
                       for t in c.tests],
         } for c in result.checks],
     }
