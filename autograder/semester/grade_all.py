@@ -171,6 +171,8 @@ def grade_student(name, folder, run, grader):
     source = resume.stamp(fingerprint, grader)
     if not run.regrade and not run.only and resume.is_current(student_dir, source, stored_file):
         return name, "unchanged", 0.0, ""
+    if run.only and not _readable(stored_file):  # none stored, or an older grader's: every check, not one
+        run = dataclasses.replace(run, only=None)
     if run.only:
         partial = os.path.join(student_dir, f"partial-{run.only}.json")
         reports = ["--results", os.devnull, "--report", f"result={partial}"]
@@ -210,11 +212,20 @@ def grade_student(name, folder, run, grader):
 
 
 def _internal_errors(stored_file):
-    """The internal errors of a stored Result (the grader's faults), [] when none or unreadable."""
+    """The internal errors of a stored Result (the grader's faults) as text, [] when none or unreadable."""
     try:
-        return list(stored.read(stored_file).internal_errors)
+        return [str(e) for e in stored.read(stored_file).internal_errors]
     except (OSError, ValueError):
         return []
+
+
+def _readable(stored_file):
+    """True when ``stored_file`` holds a Result this grader reads (not missing, not an older grader's)."""
+    try:
+        stored.read(stored_file)
+    except (OSError, ValueError):
+        return False
+    return True
 
 
 def _forget_stamp(student_dir):
