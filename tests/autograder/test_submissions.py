@@ -57,6 +57,8 @@ def test_each_bug_loses_points_in_its_check_with_a_helpful_message(tmp_path, bug
         failed = [t.name for t in check.tests if t.status != "passed"]
         assert len(failed) == bug["failing_tests"], f"charged {len(failed)} times: {failed}"
     assert not result.internal_errors
+    # a realistic mistake is the check's verdict on a wrong answer (an exception it quotes included)
+    assert {t.reason for t in check.tests if t.status != "passed"} == {"wrong"}, failures(result)
 
 
 def test_one_mistake_gets_one_diagnosis_in_every_check(tmp_path):
