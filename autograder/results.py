@@ -22,7 +22,8 @@ REASONS = (
     "passed",           # the test passed
     "wrong",            # an assertion of the check failed: the student's answer is wrong
     "raised",           # the student's code raised an exception the check did not expect (errors.StudentError)
-    "not_implemented",  # the student's function is still the stub raising NotImplementedError (errors.NotImplementedYet)
+    "not_implemented",  # the student's function is still the stub raising NotImplementedError
+                        # (errors.NotImplementedYet)
     "timeout",          # the student's code ran past the check's time limit, or the submission's time
                         # budget was used up before this test (errors.TimedOut)
     "crashed",          # the process running the student's code died (errors.WorkerCrashed)
@@ -188,7 +189,7 @@ def from_dict(data):
     version = data.get("version")
     if isinstance(version, int) and not isinstance(version, bool) and 1 <= version < VERSION:
         raise ValueError(f"stored result version {version} was written by an older grader (this one reads "
-                         f"version {VERSION}): grade-all grades this submission again")
+                         f"version {VERSION}): the next grade-all grades it again")
     if version != VERSION:
         raise ValueError(f"stored result version {version!r}; this grader reads version {VERSION}")
     try:

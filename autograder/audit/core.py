@@ -326,7 +326,8 @@ def _judge_mutant(m, result, check_ids, entry):
         "end": list(m.end), "line": m.line, "before": m.before, "after": m.after,
         "description": mutants_mod.describe(m), "status": status, "killed_by": killed_by,
         "score": result["score"], "max_score": result["max_score"], "only": result["only"],
-        "cells": cells, "messages": messages, "reasons": reasons, "diff": m.diff(), "graded_with": result.get("graded_with"),
+        "cells": cells, "messages": messages, "reasons": reasons, "diff": m.diff(),
+        "graded_with": result.get("graded_with"),
         "graded": result["score"] is not None,
         "internal_errors": [str(e) for e in result["internal_errors"]],
     }

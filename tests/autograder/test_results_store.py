@@ -70,7 +70,7 @@ def test_a_version_1_result_is_refused_as_an_older_graders_in_one_sentence():
     with pytest.raises(ValueError) as refused:
         results.from_dict(data)
     message = str(refused.value)
-    assert "version 1 was written by an older grader" in message and "graded again" in message
+    assert "version 1 was written by an older grader" in message and "the next grade-all grades it again" in message
     assert message.count(". ") == 0 and "\n" not in message
 
 
