@@ -5,12 +5,28 @@ from the submission (exception types, messages, places) is made printable
 with ``text.clean`` before it is put in one.  The checks let
 them propagate (or catch ``StudentError`` when an exception is what they
 expect); the engine turns them into failed tests.
+
+Each class carries why the test failed as data, its ``reason`` (one of
+``results.REASONS``), which the engine stores with the test: reports and the
+audit read it, never the message's wording.  An instance may carry another
+reason than its class (``not_run``, a ``StudentError`` raised while importing).
 """
 from autograder.text import clean, one_line
 
 
 class GradingFailure(Exception):
-    """Base class: a test failed for a reason other than a failed assertion."""
+    """Base class: a test failed for a reason other than a failed assertion.
+
+    ``reason`` (a class attribute, overridden per instance by ``reason=``): why, as
+    ``results.REASONS`` names it.  The base class itself is no one's failure but the grader's.
+    """
+
+    reason = "internal"
+
+    def __init__(self, *args, reason=None):
+        super().__init__(*args)
+        if reason is not None:
+            self.reason = reason
 
 
 class UsageError(Exception):
@@ -18,11 +34,18 @@ class UsageError(Exception):
 
 
 class StudentError(GradingFailure):
-    """The student's code raised an exception; ``info`` comes from student.describe_exception."""
+    """The student's code raised an exception; ``info`` comes from student.describe_exception.
+
+    Raised while importing one of the submission's modules (``info['during_import']``), its
+    reason is ``import_reason``: the module could not be imported, whatever it raised.
+    """
+
+    reason = "raised"
+    import_reason = "import_failed"
 
     def __init__(self, info, what=None):
         self.info, self.what = info, what
-        super().__init__(self._message())
+        super().__init__(self._message(), reason=self.import_reason if info.get("during_import") else None)
 
     def is_a(self, name):
         """True if the exception is a ``name`` (ValueError, ...) or a subclass of it."""
@@ -41,6 +64,9 @@ class StudentError(GradingFailure):
 class NotImplementedYet(StudentError):
     """The student's function still raises NotImplementedError (the stub)."""
 
+    reason = "not_implemented"
+    import_reason = "not_implemented"   # a module raising NotImplementedError on import: still the stub's message
+
     def _message(self):
         where = one_line(self.info.get("where") or (self.what or "a function"), 300)
         return (f"not implemented yet: {where} raises NotImplementedError; replace the "
@@ -48,19 +74,34 @@ class NotImplementedYet(StudentError):
 
 
 class BadResult(GradingFailure):
-    """What the student's code returned could not be examined (wrong type, broken tensor...)."""
+    """What the student's code returned could not be examined (wrong type, broken tensor...), or the
+    worker's reply is not one the grader accepts: the student's fault, and no check's verdict."""
+
+    reason = "bad_result"
 
 
 class TimedOut(GradingFailure):
     """A call into the worker ran past its time limit; the worker was killed."""
 
+    reason = "timeout"
+
 
 class WorkerCrashed(GradingFailure):
     """The worker process died while running the student's code."""
 
+    reason = "crashed"
+
 
 class ImportFailed(GradingFailure):
     """The submission could not be imported at all (it hung, crashed or exited on import)."""
+
+    reason = "import_failed"
+
+
+def not_run(failure):
+    """The failure of a call never made because ``failure`` (a time-out, a crash) ended its check
+    earlier: the same class, "not run: <failure>", reason ``not_run``."""
+    return type(failure)(f"not run: {failure}", reason="not_run")
 
 
 def student_error(info, what=None):

@@ -23,8 +23,9 @@ Two uses, both sound by that argument and by the checks being deterministic:
   share one submission: warmup's verdict is the second's, every other
   check's the first's).  One worker start instead of two: the worker's
   start (a Python process importing torch) is most of a one-check grade.
-  A shared grade that shows a crash, a time-out, an import failure or an
-  internal error is graded again as two submissions.
+  A shared grade that shows a crash, a time-out, an import failure, a
+  refused reply, a test not run or an internal error (its tests' reasons,
+  ``DISTURBING``) is graded again as two submissions.
 
 Otherwise every check runs (the engine runs either one check or all of
 them).  ``--all-checks`` turns all of this off: every mutant and bug is
@@ -50,7 +51,14 @@ from autograder.audit import (
 )
 
 TRIPWIRE = 'raise RuntimeError("audit tripwire: this function was called")'
-GENERIC = {"", "a check failed", "failed", "not run", "the check skipped this test"}
+# Why a check's first failure counts as the check killing a mutant (results.REASONS): it failed on the
+# mutant's behaviour (a wrong answer, an exception, the stub, a time-out, a crash, a refused reply, an import
+# that failed), never because the test did not run or the grader failed (``not_run``, ``internal``).
+TEACHING = ("wrong", "raised", "not_implemented", "timeout", "crashed", "bad_result", "import_failed")
+# Why a test's failure may come from the other item of a shared grade: the worker was killed or never
+# usable, the time budget ran out, a test did not run, the grader failed.  A shared grade with one of these
+# (or an internal error) is graded again as two submissions.
+DISTURBING = ("timeout", "crashed", "bad_result", "import_failed", "not_run", "internal")
 FULL_WEIGHT, ONE_CHECK_WEIGHT = 3.0, 1.0
 
 
@@ -76,10 +84,15 @@ class Options:
     quiet: bool = False
 
 
-def teaches(message):
-    """True when a failure message says something specific (not empty, generic or an internal error)."""
-    text = (message or "").strip()
-    return text.lower() not in GENERIC and not text.startswith("internal error in the grader")
+def teaches(reason):
+    """True when a failure of this reason (results.REASONS) is the check's own verdict on the code
+    graded: a test that did not run or an internal error of the grader kills nothing."""
+    return reason in TEACHING
+
+
+def first_failure_reason(check):
+    """The reason of the first test of ``check`` (a runner dict) that did not pass, or None."""
+    return next((t["reason"] for t in check["tests"] if t["status"] != "passed"), None)
 
 
 def validate(options):
@@ -256,15 +269,10 @@ def _run(options, rubric, targets, pool, started):
     return audit
 
 
-DISTURBED = ("timed out", "not run", "the process", "importing your package", "could not read",
-             "lab6_generative", "internal error")
-
-
 def _disturbed(result):
     """True when a grade may not split cleanly: an internal error, a crash, a timeout, an import failure."""
     return bool(result["internal_errors"]) or any(
-        t["status"] != "passed" and t["message"].startswith(DISTURBED)
-        for c in result["checks"] for t in c["tests"])
+        t["status"] != "passed" and t["reason"] in DISTURBING for c in result["checks"] for t in c["tests"])
 
 
 def _part(result, item_id, exclude=None, only=None, with_=None):
@@ -287,15 +295,16 @@ def _load_catalogues(options):
 def _judge_mutant(m, result, check_ids, entry):
     if result is None:      # an equivalent mutant, not graded (see --grade-equivalents)
         result = {"checks": [], "internal_errors": [], "score": None, "max_score": None, "only": None}
-    cells, messages = {}, {}
+    cells, messages, reasons = {}, {}, {}
     by_id = {c["id"]: c for c in result["checks"]}
     for cid in check_ids:
         c = by_id.get(cid)
         if c is None:
             cells[cid] = "unreached"
         elif c["score"] < c["points"]:
-            cells[cid] = "killed" if teaches(c["first_failure"]) else "weak"
+            cells[cid] = "killed" if teaches(first_failure_reason(c)) else "weak"
             messages[cid] = c["first_failure"]
+            reasons[cid] = first_failure_reason(c)
         else:
             cells[cid] = "passed"
     killed_by = [cid for cid in check_ids if cells[cid] == "killed"]
@@ -317,9 +326,10 @@ def _judge_mutant(m, result, check_ids, entry):
         "end": list(m.end), "line": m.line, "before": m.before, "after": m.after,
         "description": mutants_mod.describe(m), "status": status, "killed_by": killed_by,
         "score": result["score"], "max_score": result["max_score"], "only": result["only"],
-        "cells": cells, "messages": messages, "diff": m.diff(), "graded_with": result.get("graded_with"),
+        "cells": cells, "messages": messages, "reasons": reasons, "diff": m.diff(),
+        "graded_with": result.get("graded_with"),
         "graded": result["score"] is not None,
-        "internal_errors": result["internal_errors"],
+        "internal_errors": [str(e) for e in result["internal_errors"]],
     }
     if entry is not None:
         row["reason"] = entry["reason"]
@@ -332,7 +342,8 @@ def _judge_catalogues(catalogue, results):
     for kind, name, bodies, only in catalogue:
         result = results[f"{kind}:{name}"]
         row = {"kind": kind, "name": name, "score": result["score"], "max_score": result["max_score"],
-               "internal_errors": result["internal_errors"], "graded_with": result.get("graded_with")}
+               "internal_errors": [str(e) for e in result["internal_errors"]],
+               "graded_with": result.get("graded_with")}
         if kind == "bug":
             bugs[name] = row
             (check,) = [c for c in result["checks"] if c["id"] == only] or [None]

@@ -36,8 +36,8 @@ def summary(task, result, seconds):
         "checks": [{
             "id": c.id, "points": c.points, "score": c.score, "status": c.status,
             "visibility": c.visibility, "first_failure": c.first_failure,
-            "tests": [{"name": t.name, "status": t.status, "message": t.message, "points": t.max_score,
-                       "reason": getattr(t, "reason", None)}
+            "tests": [{"name": t.name, "status": t.status, "message": t.message, "reason": t.reason,
+                       "points": t.max_score}
                       for t in c.tests],
         } for c in result.checks],
     }

@@ -17,7 +17,8 @@ import pytest
 
 from autograder import errors, rubric as rubric_mod, sandbox
 from autograder.sandbox import safefs
-from autograder.results import CheckResult, Result, TestResult, clip, nothing_to_grade, split_points
+from autograder.results import (REASONS, CheckResult, InternalError, Result, TestResult, clip, nothing_to_grade,
+                                split_points)
 from autograder.grading.session import Session
 from autograder.text import clean
 from autograder.submission import require_package
@@ -25,21 +26,27 @@ from autograder.submission import require_package
 ENGINE_KEY = pytest.StashKey()  # config.stash[ENGINE_KEY] is the running Collector
 
 
-def _message(exc):
-    """The student-facing message for an exception a test ended with, and whether it is ours."""
+def failure(exc):
+    """(message, reason) for an exception a test ended with: the student-facing message and why, as
+    ``results.REASONS`` names it.
+
+    An ``errors.GradingFailure`` carries its reason; a failed assertion of a check is ``wrong``;
+    hypothesis' FlakyFailure and exception groups are their first inner exception's; anything else
+    is the grader's (``internal``).
+    """
     if isinstance(exc, errors.GradingFailure):
-        return str(exc), False
+        return str(exc), (exc.reason if exc.reason in REASONS else "internal")
     if isinstance(exc, AssertionError):
         text = str(exc).split("\nassert ")[0].strip()  # drop pytest's introspection, if any
-        return text or "a check failed", False
+        return text or "a check failed", "wrong"
     inner = getattr(exc, "exceptions", None)  # hypothesis' FlakyFailure and exception groups
     if inner:
-        text, internal = _message(inner[0])
+        text, reason = failure(inner[0])
         if type(exc).__name__.startswith("Flaky"):
             text = ("your code gave different results for the same inputs when called again "
                     f"(an unseeded random generator?): {text}")
-        return text, internal
-    return f"internal error in the grader: {type(exc).__name__}: {clean(str(exc), 1000)}", True
+        return text, reason
+    return f"internal error in the grader: {type(exc).__name__}: {clean(str(exc), 1000)}", "internal"
 
 
 def _test_name(item):
@@ -59,10 +66,10 @@ class Collector:
         self.checks_by_file = checks_by_file          # abspath -> rubric Check
         self.handles = {}                             # check id -> CheckHandle
         self.items = {}                               # check id -> [(nodeid, name)]
-        self.outcomes = {}                            # nodeid -> (status, message)
+        self.outcomes = {}                            # nodeid -> (status, message, reason)
         self.passed = set()                           # nodeids whose test body passed
         self.seconds = {}                             # nodeid -> seconds
-        self.internal = []                            # internal-error messages
+        self.internal = []                            # results.InternalError
 
     def pytest_configure(self, config):
         config.stash[ENGINE_KEY] = self
@@ -77,9 +84,20 @@ class Collector:
             self.handles[check.id] = self.session.handle(check.id, check.timeout)
         return self.handles[check.id]
 
+    def check_id(self, path):
+        """The id of the check that owns test file ``path``, or None."""
+        check = self.check_for(path)
+        return check.id if check is not None else None
+
+    def check_of_node(self, nodeid):
+        """The id of the check whose file holds ``nodeid`` ('test_warmup.py::test_x'), or None."""
+        name = os.path.basename(nodeid.split("::")[0])
+        return next((c.id for path, c in self.checks_by_file.items() if os.path.basename(path) == name), None)
+
     def pytest_collectreport(self, report):
         if report.failed:
-            self.internal.append(f"could not load {report.nodeid}: {clip(str(report.longrepr), 500)}")
+            self.internal.append(InternalError(self.check_of_node(report.nodeid),
+                                               f"could not load {report.nodeid}: {clip(str(report.longrepr), 500)}"))
 
     def pytest_collection_modifyitems(self, items):
         for item in items:
@@ -93,20 +111,27 @@ class Collector:
         report = outcome.get_result()
         self.seconds[item.nodeid] = self.seconds.get(item.nodeid, 0.0) + call.duration
         if report.failed and item.nodeid not in self.outcomes:
-            text, internal = _message(call.excinfo.value) if call.excinfo else ("failed", True)
-            if internal:
-                self.internal.append(f"{item.nodeid}: {text}")
-            self.outcomes[item.nodeid] = ("failed", text)
+            text, reason = failure(call.excinfo.value) if call.excinfo else ("failed", "internal")
+            if reason == "internal":
+                self.internal.append(InternalError(self.check_id(item.path), f"{item.nodeid}: {text}"))
+            self.outcomes[item.nodeid] = ("failed", text, reason)
         elif report.skipped and item.nodeid not in self.outcomes:
-            self.outcomes[item.nodeid] = ("failed", "the check skipped this test")
+            # A check never skips a test: the student would lose its points for nothing. The grader's fault.
+            self.internal.append(InternalError(self.check_id(item.path),
+                                               f"{item.nodeid}: the check skipped this test"))
+            self.outcomes[item.nodeid] = ("failed", "the check skipped this test", "internal")
         elif report.when == "call" and report.passed:
             self.passed.add(item.nodeid)
 
+    def ran(self, nodeid):
+        """True when the test ran (passed, failed or was skipped by its check)."""
+        return nodeid in self.outcomes or nodeid in self.passed
+
     def outcome(self, nodeid):
-        """(status, message) of a test; a test that never ran did not pass."""
+        """(status, message, reason) of a test; a test that never ran did not pass: the grader's fault."""
         if nodeid in self.outcomes:
             return self.outcomes[nodeid]
-        return ("passed", "") if nodeid in self.passed else ("failed", "not run")
+        return ("passed", "", "passed") if nodeid in self.passed else ("failed", "not run", "internal")
 
 
 def _forget_check_modules(files):
@@ -195,7 +220,7 @@ def grade(submission, rubric=None, *, checks_dirs=(), public_only=False, only=No
     finally:
         session.close()
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
-        collector.internal.append(f"pytest could not run the checks (exit code {int(code)})")
+        collector.internal.append(InternalError(None, f"pytest could not run the checks (exit code {int(code)})"))
 
     checks = [_check_result(check, collector, skipped.get(check.id)) for check in selected]
     notes = [safefs.skipped_note(special, sandbox.PACKAGE)] if special else []
@@ -208,7 +233,7 @@ def grade(submission, rubric=None, *, checks_dirs=(), public_only=False, only=No
     internal = list(collector.internal)
     for check in checks:
         if check.status != "skipped" and not check.tests:
-            internal.append(f"check {check.id!r}: its test file has no tests")
+            internal.append(InternalError(check.id, f"check {check.id!r}: its test file has no tests"))
     output = clean(session.capture.text()) if session.capture.total else ""
     return Result(submission=submission, total=rubric.total, checks=checks, output=output,
                   notes=notes, internal_errors=internal, seconds=time.monotonic() - started,
@@ -218,14 +243,15 @@ def grade(submission, rubric=None, *, checks_dirs=(), public_only=False, only=No
 def not_graded(rubric, submission, problem, mechanism, seconds=0.0):
     """The Result when the grader itself cannot grade: an internal error, never the student's zero.
 
-    Every check fails saying so (the score is not a grade), ``internal_errors``
-    holds ``problem`` (so ``grade`` exits 3 and ``grade-all`` regrades it next
-    time), and the note tells the instructor what to fix.
+    Every check fails saying so (the score is not a grade; each test's reason
+    ``internal``), ``internal_errors`` holds ``problem`` for the whole run (so
+    ``grade`` exits 3 and ``grade-all`` regrades it next time), and the note
+    tells the instructor what to fix.
     """
     message = ("not graded: the grader failed on its side, not yours (your instructor has been told): "
                + problem)
-    result = nothing_to_grade(rubric, submission, message)
-    result.internal_errors = [problem]
+    result = nothing_to_grade(rubric, submission, message, reason="internal")
+    result.internal_errors = [InternalError(None, problem)]
     result.notes = [f"Not graded because of an internal error of the grader: {problem}"]
     result.isolation, result.seconds = mechanism, seconds
     return result
@@ -234,15 +260,15 @@ def not_graded(rubric, submission, problem, mechanism, seconds=0.0):
 def _check_result(check, collector, skip_reason):
     """Points for one check from its tests' outcomes."""
     if skip_reason:
-        tests = [TestResult(check.title, check.id, check.points, "skipped", skip_reason)]
+        tests = [TestResult(check.title, check.id, check.points, "skipped", skip_reason, reason="not_run")]
         return CheckResult(check.id, check.title, check.points, check.visibility, tests)
     items = collector.items.get(check.id, [])
     tests = []
     for (nodeid, name), points in zip(items, split_points(check.points, len(items))):
-        status, message = collector.outcome(nodeid)
-        if message == "not run":
-            collector.internal.append(f"{nodeid}: the grader did not run this test")
+        status, message, reason = collector.outcome(nodeid)
+        if not collector.ran(nodeid):
+            collector.internal.append(InternalError(check.id, f"{nodeid}: the grader did not run this test"))
         tests.append(TestResult(name, check.id, points, status, clip(message),
-                                collector.seconds.get(nodeid, 0.0)))
+                                collector.seconds.get(nodeid, 0.0), reason))
     return CheckResult(check.id, check.title, check.points, check.visibility, tests,
                        sum(t.seconds for t in tests))

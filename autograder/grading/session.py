@@ -9,6 +9,11 @@ runs a probe and returns its payload, or raises one of the ``errors``:
 - the worker died            -> WorkerCrashed; same treatment
 - the submission cannot be imported at all (the import hung, crashed or
   exited) -> ImportFailed, for this and every later call: no retries.
+
+A call made after its check's time-out or crash is not run: it raises the same
+class with reason ``not_run`` (``errors.not_run``).  A call once the session's
+time budget is used up raises TimedOut ("not run: the grading time budget ..."),
+reason ``timeout``: the submission's own time limit ran out.
 """
 import sys
 import time
@@ -153,7 +158,7 @@ class CheckHandle:
     def call(self, probe, what=None, **kwargs):
         """Run ``probe`` in the worker; return its payload or raise an errors.GradingFailure."""
         if self.failure is not None:
-            raise type(self.failure)(f"not run: {self.failure}")
+            raise errors.not_run(self.failure)
         worker = self.session.ensure_worker()
         if self.deadline is None:  # the check's clock starts once its worker is ready
             self.deadline = min(time.monotonic() + self.timeout, self.session.deadline)

@@ -115,7 +115,7 @@ def _reason(status, name, given, result, manifest):
         return ("no stored result" if result is None else "the grading process failed or timed out") \
             + f": see students/{name}/grader.log"
     if status == "internal error" and result is not None and result.internal_errors:
-        return result.internal_errors[0]
+        return str(result.internal_errors[0])
     if status == "no package":
         return NO_PACKAGE_REASON
     if result is not None and result.notes:

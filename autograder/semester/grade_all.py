@@ -136,6 +136,8 @@ class Student:
     why: str = ""
     result: object = None       # the Result, when this run made one
     seconds: float = 0.0        # how long grading it took
+    only: str = None            # --only: the one check to regrade (None: every check, also when no
+                                # Result this grader reads is stored to merge it into)
 
 
 def scan_student(name, folder, run, grader):
@@ -165,7 +167,8 @@ def scan_student(name, folder, run, grader):
     if not run.regrade and not run.only and resume.is_current(student_dir, source, os.path.join(student_dir,
                                                                                                RESULT_FILE)):
         return Student(name, status="unchanged")
-    return Student(name, root=root, source=source, note=scanned.note(PACKAGE))
+    only = run.only if run.only and _readable(os.path.join(student_dir, RESULT_FILE)) else None
+    return Student(name, root=root, source=source, note=scanned.note(PACKAGE), only=only)
 
 
 def finish_student(student, result, run):
@@ -173,14 +176,10 @@ def finish_student(student, result, run):
     student_dir = os.path.join(run.out, "students", student.name)
     stamp_file = os.path.join(student_dir, resume.STAMP)
     student.seconds = result.seconds
-    if not run.only and os.path.lexists(stamp_file):
+    if not student.only and os.path.lexists(stamp_file):
         os.remove(stamp_file)   # until this grade is stored, an earlier one is not current
-    if run.only:   # one check regraded: merged into the stored Result (or all there is, with none stored)
-        try:
-            base = stored.read(os.path.join(student_dir, RESULT_FILE))
-        except (OSError, ValueError):
-            base = result
-        result = results.merge(base, result, run.only)
+    if student.only:   # one check regraded: merged into the stored Result by check id
+        result = results.merge(stored.read(os.path.join(student_dir, RESULT_FILE)), result, student.only)
     if student.note and student.note not in result.notes:
         result = dataclasses.replace(result, notes=[*result.notes, student.note])
     _publish(student_dir, result)
@@ -191,7 +190,7 @@ def finish_student(student, result, run):
         student.status, student.why = "internal error", str(result.internal_errors[0])
         return student
     student.status, student.why = "graded", student.note
-    if not run.only:
+    if not student.only:
         reporters.write_text(stamp_file, student.source + "\n")
     return student
 
@@ -201,6 +200,15 @@ def _publish_zero(student_dir, result):
     _publish(student_dir, result)
     _forget_stamp(student_dir)
     return result
+
+
+def _readable(stored_file):
+    """True when ``stored_file`` holds a Result this grader reads (not missing, not an older grader's)."""
+    try:
+        stored.read(stored_file)
+    except (OSError, ValueError):
+        return False
+    return True
 
 
 def _forget_stamp(student_dir):
@@ -295,7 +303,7 @@ def run_grade_all(args):
                 continue
             if not waiting:
                 pool.warm()   # the grading processes start while the other folders are scanned
-            waiting[pool.submit(student.root, only=run.only)] = student
+            waiting[pool.submit(student.root, only=student.only)] = student
         for future in concurrent.futures.as_completed(waiting):
             student = finish_student(waiting[future], future.result(), run)
             report(student, student.seconds)

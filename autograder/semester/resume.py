@@ -11,12 +11,14 @@ that can run, the engine included (its Python files: the instructor's, read
 as they are).  ``grade-all`` writes ``students/<name>/source.sha256`` holding
 both after each successful grading, and skips a student whose stamp still
 matches, unless the stored Result has an internal error (the grader's fault
-is never served again as "unchanged").
+is never served again as "unchanged") or is not one this grader reads (an
+older grader's version: ``results.from_dict`` refuses it, so it is graded again).
 """
 import hashlib
 import json
 import os
 
+from autograder import results
 from autograder.sandbox import safefs
 
 STAMP = "source.sha256"
@@ -69,19 +71,20 @@ def stamp(source, grader):
 
 
 def is_current(student_dir, expected, result_file):
-    """True when ``result_file`` holds a Result without internal errors and the stamp in ``student_dir``
-    equals ``expected``.
+    """True when ``result_file`` holds a Result this grader reads (``results.from_dict``), without internal
+    errors, and the stamp in ``student_dir`` equals ``expected``.
 
-    A Result with an internal error (the grader's fault, not the student's) is
-    never reused: the next run grades that student again.
+    A Result with an internal error (the grader's fault, not the student's), or
+    stored by an older grader (another version), is never reused: the next run
+    grades that student again.
     """
     if not os.path.exists(result_file):
         return False
     try:
         if safefs.read_text(os.path.join(student_dir, STAMP), 4096).strip() != expected:
             return False
-        with open(result_file, encoding="utf-8") as f:
-            stored = json.load(f)
-        return isinstance(stored, dict) and not stored.get("internal_errors")
+        with open(result_file, encoding="utf-8", errors="replace") as f:
+            stored = results.from_dict(json.load(f))
+        return not stored.internal_errors
     except (OSError, ValueError, safefs.TooLarge):
         return False

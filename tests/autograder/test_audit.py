@@ -255,10 +255,71 @@ def test_out_must_be_a_folder(tmp_path, capsys):
     assert "--out" in capsys.readouterr().err
 
 
-def test_teaching_messages():
-    assert core.teaches("kl_warmup(0, 3) = 1, expected 0: off by one")
-    assert not core.teaches("") and not core.teaches("a check failed")
-    assert not core.teaches("internal error in the grader: KeyError: 'x'")
+def test_a_kill_is_a_failure_of_the_code_graded_never_a_test_not_run_or_the_graders():
+    from autograder import results
+
+    assert set(core.TEACHING) | {"passed", "not_run", "internal"} == set(results.REASONS)
+    for reason in ("wrong", "raised", "not_implemented", "timeout", "crashed", "bad_result", "import_failed"):
+        assert core.teaches(reason), reason
+    for reason in ("not_run", "internal", "passed", None):
+        assert not core.teaches(reason), reason
+    assert set(core.DISTURBING) <= set(results.REASONS)
+
+
+def _graded(*checks, internal=()):
+    """A runner dict: each check (id, [(status, reason, message)]), scored from its tests (one point each)."""
+    out = []
+    for cid, tests in checks:
+        rows = [{"name": f"t{i}", "status": s, "reason": r, "message": m, "points": 1}
+                for i, (s, r, m) in enumerate(tests)]
+        out.append({"id": cid, "points": len(rows), "score": sum(t["status"] == "passed" for t in rows),
+                    "first_failure": next((t["message"] for t in rows if t["status"] != "passed"), ""),
+                    "tests": rows})
+    return {"checks": out, "internal_errors": list(internal), "score": sum(c["score"] for c in out),
+            "max_score": sum(c["points"] for c in out), "only": None}
+
+
+PASS = ("passed", "passed", "")
+
+
+def test_a_mutants_cells_follow_the_reason_of_each_checks_first_failure():
+    """killed: the first failure is the check's verdict (whatever its words); weak: it did not run or was the
+    grader's; the words of a message no longer decide ("not run" killing, "timed out" as a wrong answer)."""
+    m = MUTANTS[0]
+    result = _graded(
+        ("a", [PASS, ("failed", "wrong", "a check failed")]),
+        ("b", [("failed", "timeout", "not run: the grading time budget of 150 s was used up"),
+               ("failed", "not_run", "not run: ...")]),
+        ("c", [("failed", "not_run", "timed out: this reads like a verdict"), ("failed", "wrong", "off by one")]),
+        ("d", [("failed", "internal", "kl_warmup(0, 3) = 1, expected 0")]),
+        ("e", [PASS]))
+    row = core._judge_mutant(m, result, ["a", "b", "c", "d", "e", "f"], None)
+    assert row["cells"] == {"a": "killed", "b": "killed", "c": "weak", "d": "weak", "e": "passed", "f": "unreached"}
+    assert row["reasons"] == {"a": "wrong", "b": "timeout", "c": "not_run", "d": "internal"}
+    assert row["killed_by"] == ["a", "b"] and row["status"] == "killed"
+    errored = core._judge_mutant(m, _graded(("a", [("failed", "internal", "x")]),
+                                            internal=[results_error("a", "test_a.py::t0: boom")]), ["a"], None)
+    assert errored["status"] == "error" and errored["internal_errors"] == ["test_a.py::t0: boom"]
+    json.dumps(errored)     # the report is JSON: internal errors as text
+
+
+def results_error(check, message):
+    from autograder.results import InternalError
+
+    return InternalError(check, message)
+
+
+@pytest.mark.parametrize("reason, disturbed", [
+    ("wrong", False), ("raised", False), ("not_implemented", False),
+    ("timeout", True), ("crashed", True), ("bad_result", True), ("import_failed", True), ("not_run", True),
+    ("internal", True),
+])
+def test_a_shared_grade_is_split_only_when_no_test_was_disturbed(reason, disturbed):
+    """By the reason, never the words: a wrong answer that reads "timed out" does not disturb a grade."""
+    words = "timed out: the process importing your package could not read lab6_generative: internal error"
+    assert core._disturbed(_graded(("a", [PASS, ("failed", reason, words)]))) is disturbed
+    assert not core._disturbed(_graded(("a", [PASS]), ("b", [PASS])))
+    assert core._disturbed(_graded(("a", [PASS]), internal=[results_error(None, "pytest could not run")]))
 
 
 def test_a_bug_is_judged_by_its_checks_first_failure():
@@ -312,7 +373,7 @@ def test_the_report_files_are_well_formed(ci_audit):
         assert row["diff"].startswith("--- a/lab6_generative/") and row["status"] in (
             "killed", "equivalent")
         if row["status"] == "killed":
-            assert row["killed_by"] and all(core.teaches(row["messages"][c]) for c in row["killed_by"])
+            assert row["killed_by"] and all(core.teaches(row["reasons"][c]) for c in row["killed_by"])
     assert {c["id"] for c in data["checks"]} == set(checks)
     assert data["timing"]["seconds"] > 0 and data["timing"]["mutants_per_minute"] > 0
 

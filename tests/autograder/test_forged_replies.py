@@ -185,6 +185,9 @@ def test_a_stub_whose_every_probe_is_rewritten_earns_zero(tmp_path, isolation):
     assert "rewritten probe" in text                                # claims that disagree with tensors
     assert "not an answer the grader accepts" in text               # the forged internal reply
     assert "not decode(z) of the trained weights" in text           # made-up training run
+    reasons = {t.reason for t in result.tests}
+    assert "internal" not in reasons and "passed" not in reasons
+    assert all(t.reason == "bad_result" for t in result.tests if "not an answer the grader accepts" in t.message)
 
 
 @pytest.mark.slow
@@ -192,6 +195,7 @@ def test_a_forged_internal_reply_at_import_is_not_an_internal_error(tmp_path, is
     result = grade(str(_build(tmp_path, "forged_internal_at_import")), only="warmup")
     assert result.score == 0 and not result.internal_errors
     assert "did not give the grader's answer" in failures(result)
+    assert {t.reason for t in result.tests} == {"import_failed"}
 
 
 @pytest.mark.slow

@@ -27,7 +27,8 @@ def solutions_run(tmp_path_factory):
     env = {"GITHUB_STEP_SUMMARY": str(out / "summary.md"), "GITHUB_OUTPUT": str(out / "output"),
            "CLASSROOM": ""}
     proc = _run("grade", "solutions", "--results", str(out / "results.json"),
-                "--classroom50", str(out / "result.json"), "--github", env=env)
+                "--classroom50", str(out / "result.json"), "--github", "--report", f"result={out / 'stored.json'}",
+                env=env)
     return proc, out
 
 
@@ -44,6 +45,8 @@ def test_solutions_earn_100(solutions_run):
     assert payload["status"] == "pass" and sum(t["score"] for t in payload["tests"]) == 100
     assert "## Lab 6 autograder: 100 / 100" in (out / "summary.md").read_text()
     assert "::error" not in proc.stdout
+    stored = json.loads((out / "stored.json").read_text())
+    assert {t["reason"] for c in stored["checks"] for t in c["tests"]} == {"passed"} and stored["internal_errors"] == []
 
 
 def test_grading_twice_gives_the_same_results_apart_from_timings(solutions_run):
@@ -56,7 +59,8 @@ def test_grading_twice_gives_the_same_results_apart_from_timings(solutions_run):
 
 
 def test_the_stubs_score_0_and_every_check_says_not_implemented_yet(tmp_path):
-    proc = _run("grade", "assignment", "--results", str(tmp_path / "results.json"))
+    proc = _run("grade", "assignment", "--results", str(tmp_path / "results.json"),
+                "--report", f"result={tmp_path / 'stored.json'}")
     assert proc.returncode == 0, proc.stderr
     results = json.loads((tmp_path / "results.json").read_text())
     assert results["score"] == 0 and len(results["tests"]) > 20
@@ -66,6 +70,8 @@ def test_the_stubs_score_0_and_every_check_says_not_implemented_yet(tmp_path):
     assert {t["tags"][0] for t in results["tests"]} == set(CHECK_IDS)
     for check in CHECK_IDS:
         assert f"0/" in next(line for line in proc.stdout.splitlines() if line.strip().startswith(check))
+    stored = json.loads((tmp_path / "stored.json").read_text())
+    assert {t["reason"] for c in stored["checks"] for t in c["tests"]} == {"not_implemented"}
 
 
 def test_usage_errors_exit_2_with_one_line(tmp_path):
@@ -87,6 +93,7 @@ def test_public_only_skips_hidden_checks_and_says_so():
     result = grade(str(ROOT / "solutions"), public_only=True, only="determinism")
     (check,) = result.checks
     assert check.status == "skipped" and check.score == 0 and "not run here" in check.first_failure
+    assert [t.reason for t in check.tests] == ["not_run"]
     assert result.notes == ["10 points are in hidden checks that were not run here."]
 
 

@@ -45,12 +45,14 @@ def test_exit_at_import_fails_the_checks_that_need_that_module(tmp_path):
         else:
             assert check.score == 0 and "lab6_generative.vae could not be imported: systemexit: 3" in \
                 check.first_failure.lower()
+            assert check.tests[0].reason == "import_failed"
 
 
 def test_hard_exit_at_import_fails_everything_once(tmp_path):
     result, seconds = _grade(tmp_path, "hard_exit_at_import")
     assert result.score == 0 and seconds < 30
     assert all("stopped (exit code 7) while importing" in t.message for t in result.tests)
+    assert {t.reason for t in result.tests} == {"import_failed"}
 
 
 def test_a_loop_at_import_hits_the_import_time_limit_once(tmp_path):
@@ -59,18 +61,23 @@ def test_a_loop_at_import_hits_the_import_time_limit_once(tmp_path):
     # not the submission's time, and takes a few seconds more on a loaded machine.
     assert result.score == 0 and seconds < 25
     assert all("took longer than 4 s" in t.message for t in result.tests)
+    assert {t.reason for t in result.tests} == {"import_failed"}
 
 
 def test_an_infinite_loop_ignoring_sigterm_is_killed(tmp_path):
     result, seconds = _grade(tmp_path, "loop_ignoring_sigterm", only="warmup", timeout=2)
     assert result.score == 0 and seconds < 12
     assert "timed out" in result.checks[0].first_failure and "time limit of 2 s" in failures(result)
+    reasons = [t.reason for t in result.tests]   # the time-out, then every later test of the check not run
+    assert reasons[0] == "timeout" and set(reasons[1:]) == {"not_run"} and len(reasons) > 1
 
 
 def test_exit_during_a_call_fails_that_check_only(tmp_path):
     result, _ = _grade(tmp_path, "exit_during_call")
     scores = {c.id: c.score for c in result.checks}
     assert scores["warmup"] == 0 and "stopped (exit code 0)" in result.checks[4].first_failure
+    reasons = [t.reason for t in result.checks[4].tests if t.status != "passed"]
+    assert reasons[0] == "crashed" and set(reasons[1:]) <= {"not_run"}
     assert sum(scores.values()) == 85  # a fresh worker grades the other checks
 
 
@@ -90,6 +97,7 @@ def test_megabytes_of_output_are_cut(tmp_path):
 def test_memory_is_limited(tmp_path):
     result, _ = _grade(tmp_path, "memory_hog", only="warmup")
     assert result.score == 0 and "raised memoryerror" in failures(result)
+    assert {t.reason for t in result.tests} <= {"raised", "wrong"}   # raised, or a check's verdict quoting it
 
 
 def test_the_worker_sees_none_of_the_graders_environment(tmp_path, monkeypatch):

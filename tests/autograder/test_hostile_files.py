@@ -384,7 +384,8 @@ def test_resume_never_reuses_a_result_with_an_internal_error(tmp_path):
     (tmp_path / resume.STAMP).write_text("abc g\n")
     assert resume.is_current(str(tmp_path), "abc g", str(stored))
     assert not resume.is_current(str(tmp_path), "abd g", str(stored))
-    reporters.write(dataclasses.replace(result, internal_errors=["the worker could not be started"]), "result",
+    reporters.write(dataclasses.replace(result, internal_errors=[
+        results.InternalError(None, "the worker could not be started")]), "result",
                     str(stored))
     assert not resume.is_current(str(tmp_path), "abc g", str(stored)), "the grader's fault is graded again"
     os.remove(tmp_path / resume.STAMP)

@@ -28,7 +28,7 @@ from autograder.semester import class_report
 from autograder import reporters, results, rubric as rubric_mod, text
 from autograder.semester.exports import cli as export_cli
 from autograder.reporters import console, github, gradescope, result as stored
-from autograder.results import CheckResult, Result, TestResult
+from autograder.results import CheckResult, InternalError, Result, TestResult
 from support import ROOT
 
 HINT = "hint: KL is never negative"
@@ -54,11 +54,13 @@ def _hostile_result(s, name="subm"):
     """A Result whose every student-controlled field holds ``s``: 13 of 35 points."""
     kl = CheckResult("kl_analytic", "The analytic KL divergence", 25, "public", [
         TestResult("closed form", "kl_analytic", 13, "passed"),
-        TestResult("known values", "kl_analytic", 12, "failed", f"your kl_divergence raised ValueError: {s}")])
+        TestResult("known values", "kl_analytic", 12, "failed", f"your kl_divergence raised ValueError: {s}",
+                   reason="raised")])
     warm = CheckResult("warmup", "The KL warm-up schedule", 10, "hidden", [
-        TestResult("linear", "warmup", 10, "failed", s)])
+        TestResult("linear", "warmup", 10, "failed", s, reason="wrong")])
     return Result(name, 100, [kl, warm], output=s, notes=[s, f"{s}: nothing was collected"],
-                  internal_errors=[f"test_warmup.py::linear: {s}"], seconds=3.0, isolation="bwrap")
+                  internal_errors=[InternalError("warmup", f"test_warmup.py::linear: {s}")], seconds=3.0,
+                  isolation="bwrap")
 
 
 def _utf8(path):
@@ -295,7 +297,8 @@ def hostile_class(tmp_path_factory):
         for j, check in enumerate(loaded.checks):
             status = "passed" if (i + j) % 3 else "failed"
             checks.append(CheckResult(check.id, check.title, check.points, check.visibility, [
-                TestResult(check.title, check.id, check.points, status, "" if status == "passed" else message)]))
+                TestResult(check.title, check.id, check.points, status, "" if status == "passed" else message,
+                           reason="passed" if status == "passed" else "wrong")]))
         result = Result(f"/collected/{name}", loaded.total, checks, output=message, notes=[message],
                         isolation="bwrap")
         reporters.write(result, "result", os.path.join(out, "students", name, "autograder-result.json"))
@@ -349,7 +352,8 @@ def test_a_stored_result_with_bad_bytes_or_escaped_surrogates_still_counts(tmp_p
     loaded = rubric_mod.load()
     first = loaded.checks[0]
     result = Result("s", loaded.total, [CheckResult(c.id, c.title, c.points, c.visibility, [
-        TestResult(c.title, c.id, c.points, "failed" if c is first else "passed", "MARK")]) for c in loaded.checks])
+        TestResult(c.title, c.id, c.points, "failed" if c is first else "passed", "MARK",
+                   reason="wrong" if c is first else "passed")]) for c in loaded.checks])
     escaped = json.dumps(results.to_dict(result)).replace("MARK", "\\udce9 <b>")  # as json.dumps(ensure_ascii) writes
     raw = escaped.encode().replace(b"\\udce9", b"\xe9\xff")                       # not UTF-8 at all
     for name, content in (("escaped", escaped.encode()), ("raw", raw)):

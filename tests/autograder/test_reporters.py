@@ -14,7 +14,7 @@ from autograder.results import CheckResult, Result, TestResult, clip, split_poin
 def _result(message="kl_divergence(...) = -1, expected 1: the sign is flipped"):
     kl = CheckResult("kl_analytic", "The analytic KL divergence", 25, "public", [
         TestResult("closed form", "kl_analytic", 13, "passed", seconds=0.2),
-        TestResult("known values", "kl_analytic", 12, "failed", message, seconds=0.1)])
+        TestResult("known values", "kl_analytic", 12, "failed", message, seconds=0.1, reason="wrong")])
     det = CheckResult("determinism", "Reproducibility under a seed", 10, "hidden", [
         TestResult("Reproducibility under a seed", "determinism", 10, "skipped", "hidden check: not run")])
     return Result("subm", 100, [kl, det], output="hello from the student\n",
@@ -111,8 +111,8 @@ LONG = ("after reparameterize(mu, logvar) followed by sum(w * z).backward(), dz/
 
 def _every_check_ran(message=LONG, public=None):
     rep = CheckResult("reparameterization", "The reparameterization trick", 20, "hidden", [
-        TestResult("gradients", "reparameterization", 10, "failed", message),
-        TestResult("fresh noise", "reparameterization", 10, "failed", "second failure")])
+        TestResult("gradients", "reparameterization", 10, "failed", message, reason="wrong"),
+        TestResult("fresh noise", "reparameterization", 10, "failed", "second failure", reason="wrong")])
     warm = CheckResult("warmup", "The KL warm-up schedule", 15, "public", [
         TestResult("linear", "warmup", 15, "passed")])
     result = Result("subm", 35, [rep, warm], isolation="bwrap")

@@ -57,6 +57,10 @@ def test_each_bug_loses_points_in_its_check_with_a_helpful_message(tmp_path, bug
         failed = [t.name for t in check.tests if t.status != "passed"]
         assert len(failed) == bug["failing_tests"], f"charged {len(failed)} times: {failed}"
     assert not result.internal_errors
+    # a realistic mistake is the student's: a wrong answer, an exception, a value the grader refuses; the
+    # first failure a check's verdict; never a time-out, a crash, a test not run or the grader's fault
+    reasons = [t.reason for t in check.tests if t.status != "passed"]
+    assert set(reasons) <= {"wrong", "raised", "bad_result"} and reasons[0] in ("wrong", "bad_result"), reasons
 
 
 def test_one_mistake_gets_one_diagnosis_in_every_check(tmp_path):

@@ -44,7 +44,7 @@ def result_for(name, failures=None, notes=()):
         checks.append(CheckResult(check.id, check.title, check.points, check.visibility, [
             TestResult(f"test_{check.id}_basics", check.id, first, "passed"),
             TestResult(f"test_{check.id}_edge_cases", check.id, second, "failed" if failed else "passed",
-                       failures.get(check.id, ""))]))
+                       failures.get(check.id, ""), reason="wrong" if failed else "passed")]))
     return Result(f"/collected/{name}", RUBRIC.total, checks, notes=list(notes), isolation="bwrap")
 
 
@@ -306,7 +306,7 @@ def test_a_grade_that_is_not_final_gets_no_file(tmp_path, capsys):
 
 def test_a_result_with_an_internal_error_gets_no_file(tmp_path, capsys):
     broken = result_for("ana")
-    broken.internal_errors.append("test_shapes.py: the worker could not start")
+    broken.internal_errors.append(results.InternalError("shapes", "test_shapes.py: the worker could not start"))
     collected, grades = make_class(tmp_path, ("ana", "ben"), with_gradebook=False)
     reporters.write(broken, "result", str(grades / "students" / "ana" / "autograder-result.json"))
     assert run(grades, "--out", tmp_path / "out", "--collected", collected) == 1

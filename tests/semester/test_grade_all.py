@@ -137,3 +137,33 @@ def test_a_student_collect_could_not_collect_still_gets_a_row(tmp_path):
     assert "# Class report: 1 of 3 students have a score" in report
     assert "- finn (missing): cannot read the repository (missing, private, or no access?); score 0" in report
     assert "no commit pushed in time" not in report and "Late: nobody." in report
+
+
+def _as_version_1(path):
+    """Rewrite the stored Result at ``path`` as an older grader wrote it: version 1, no reasons."""
+    data = json.loads(path.read_text())
+    data["version"] = 1
+    data["internal_errors"] = [e["message"] for e in data["internal_errors"]]
+    for check in data["checks"]:
+        for test in check["tests"]:
+            test.pop("reason")
+    path.write_text(json.dumps(data))
+
+
+def test_a_result_stored_by_an_older_grader_is_graded_again_never_reused_or_merged_into(classroom):
+    """Its stamp still matches, but this grader does not read it: carol is graded again.  With --only, alice's
+    old Result cannot take the one check: every check is graded, not a one-check Result."""
+    subs, out, _ = classroom
+    carol, alice = (out / "students" / name / "autograder-result.json" for name in ("carol", "alice"))
+    _as_version_1(carol)
+    again = grade_all(subs, "--out", out, "--jobs", 2)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "carol: graded" in again.stdout and "alice: unchanged" in again.stdout
+    assert json.loads(carol.read_text())["version"] == 2
+    _as_version_1(alice)
+    only = grade_all(subs, "--out", out, "--jobs", 2, "--only", "warmup")
+    assert only.returncode == 0, only.stdout + only.stderr
+    stored = json.loads(alice.read_text())
+    assert stored["version"] == 2 and [c["id"] for c in stored["checks"]] == CHECKS
+    assert {t["reason"] for c in stored["checks"] for t in c["tests"]} == {"passed"}
+    assert read_grades(out)["alice"]["score"] == "100"

@@ -40,7 +40,8 @@ def _graded(rubric, name, failing=(), isolation="bwrap"):
     """A Result as a grading process writes it: every check passed but ``failing``."""
     checks = [CheckResult(c.id, c.title, c.points, c.visibility, [
         TestResult(c.title, c.id, c.points, "failed" if c.id in failing else "passed",
-                   "expected 1.00, got 2.50" if c.id in failing else "")]) for c in rubric.checks]
+                   "expected 1.00, got 2.50" if c.id in failing else "",
+                   reason="wrong" if c.id in failing else "passed")]) for c in rubric.checks]
     return Result(f"/collected/{name}/", rubric.total, checks, isolation=isolation)
 
 
@@ -67,7 +68,8 @@ def _class(out, written_scores=None):
     too_many = "your submission holds more than 2000 files and folders (the limit is limits.submission_files)"
     _store(out, "rex", results.nothing_to_grade(rubric, "/collected/rex", f"rex: not graded: {too_many}."))
     broken = results.nothing_to_grade(rubric, "/collected/ivy", "not graded: the grader failed on its side")
-    broken.internal_errors, broken.isolation = ["the worker did not get ready within 0.001 s"], "bwrap"
+    broken.internal_errors = [results.InternalError(None, "the worker did not get ready within 0.001 s")]
+    broken.isolation = "bwrap"
     _store(out, "ivy", broken)
     _store(out, "dave", results.nothing_to_grade(rubric, "/collected/dave", "dave: no lab6_generative/ folder."))
     statuses = {"ana": "graded", "ben": "unchanged", "finn": "missing", "rex": "refused",
@@ -157,7 +159,8 @@ def test_reasons_are_found_without_grade_alls_word(tmp_path):
     """class_report.write called with statuses only: the reasons come from the manifest and the Results."""
     rubric = rubric_mod.load()
     _store(tmp_path, "ivy", dataclasses.replace(results.nothing_to_grade(rubric, "ivy", "not graded"),
-                                                internal_errors=["pytest could not run the checks"]))
+                                                internal_errors=[results.InternalError(
+                                                    None, "pytest could not run the checks")]))
     manifest = {"finn": {"student": "finn", "commit": "", "problems": ""}}
     class_report.write(str(tmp_path), ["finn", "gone", "ivy"], rubric,
                        {"finn": "not collected", "gone": "graded", "ivy": "internal error"}, manifest)
