@@ -36,8 +36,9 @@ import sys
 import tempfile
 import time
 
+from autograder.facts import PACKAGE, ROOT as REPO
+
 ASSIGNMENT = "lab6"
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIG_NAME = "nbgrader_config.py"
 
 
@@ -238,8 +239,8 @@ def main(argv=None):
     p.add_argument("--course-dir", help="keep the staged nbgrader course directory here (for nbgrader autograde)")
     p.add_argument("-v", "--verbose", action="store_true", help="show nbgrader's log")
     args = p.parse_args(argv)
-    if not os.path.isdir(os.path.join(args.source, "lab6_generative")):
-        print(f"error: {args.source}/lab6_generative not found", file=sys.stderr)
+    if not os.path.isdir(os.path.join(args.source, PACKAGE)):
+        print(f"error: {args.source}/{PACKAGE} not found", file=sys.stderr)
         return 2
     if not os.path.isfile(args.config):
         print(f"error: nbgrader configuration {args.config} not found", file=sys.stderr)

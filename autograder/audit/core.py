@@ -41,6 +41,7 @@ import time
 
 from autograder import rubric as rubric_mod
 from autograder.errors import UsageError
+from autograder.facts import PACKAGE
 from autograder.audit import (
     equivalent as equivalent_mod,
     mutants as mutants_mod,
@@ -51,7 +52,6 @@ from autograder.audit import (
 
 TRIPWIRE = 'raise RuntimeError("audit tripwire: this function was called")'
 GENERIC = {"", "a check failed", "failed", "not run", "the check skipped this test"}
-FULL_WEIGHT, ONE_CHECK_WEIGHT = 3.0, 1.0
 
 
 @dataclasses.dataclass
@@ -257,7 +257,7 @@ def _run(options, rubric, targets, pool, started):
 
 
 DISTURBED = ("timed out", "not run", "the process", "importing your package", "could not read",
-             "lab6_generative", "internal error")
+             PACKAGE, "internal error")
 
 
 def _disturbed(result):

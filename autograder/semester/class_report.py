@@ -29,8 +29,10 @@ import math
 import os
 import re
 
+from autograder import facts
+from autograder.files import write_text
 from autograder.semester import final_grades
-from autograder.submission import PACKAGE
+from autograder.facts import PACKAGE
 from autograder.text import clean, markdown, one_line
 
 TOP_MESSAGES = 3
@@ -145,15 +147,13 @@ def write(out_dir, students, rubric, statuses, manifest=None, written_scores=Non
     the mean, the pass rates and the histogram; missing students (nothing collected: a 0 in
     grades.csv) and those the grader failed on (an empty row) are listed apart, with the reason.
     """
-    from autograder import reporters
-
     reasons = reasons or {}
     passed = collections.Counter()        # check id -> students with full points
     messages = collections.defaultdict(collections.Counter)
     isolations = collections.Counter()
     state, stored, points_of, isolation_of, autograded = {}, {}, {}, {}, {}
     for name in students:
-        result = stored[name] = _stored(os.path.join(out_dir, "students", name, "autograder-result.json"))
+        result = stored[name] = _stored(os.path.join(out_dir, "students", name, facts.RESULT_FILE))
         status = _status(statuses.get(name), result)
         state[name] = status
         points, failures = _points(result, rubric) if result is not None else (None, [])
@@ -201,7 +201,7 @@ def write(out_dir, students, rubric, statuses, manifest=None, written_scores=Non
         cells += [points[c.id] if points is not None else "" for c in rubric.checks]
         writer.writerow([clean(name), state[name]] + cells + [isolation_of[name]]
                         + final_grades.extra_cells(finals[name], extra) + [one_line(why.get(name, ""), REASON_LIMIT)])
-    reporters.write_text(os.path.join(out_dir, "grades.csv"), table.getvalue(), newline="")
+    write_text(os.path.join(out_dir, facts.GRADES_FILE), table.getvalue(), newline="")
 
     mean = sum(totals) / len(totals) if totals else 0.0
     _plots(out_dir, totals, rubric, passed, len(counted))
@@ -231,7 +231,7 @@ def write(out_dir, students, rubric, statuses, manifest=None, written_scores=Non
         lines += [f"- {markdown(name)} ({state[name]}): "
                   f"{markdown(one_line(why.get(name), REASON_LIMIT).rstrip('. ') or '-')}; "
                   f"{CONSEQUENCES[state[name]]}." for name in apart]
-    reporters.write_text(os.path.join(out_dir, "report.md"), "\n".join(lines) + "\n")
+    write_text(os.path.join(out_dir, facts.REPORT_FILE), "\n".join(lines) + "\n")
     return {"mean": mean, "graded": graded, "counted": len(counted), "missing": tally["missing"]}
 
 

@@ -86,9 +86,9 @@ def write_zero_result(bundle, checkout, message):
 def has_package(bundle, checkout):
     """Whether the checkout holds the package at its top (the engine's own finder decides)."""
     sys.path.insert(0, str(bundle / "grader"))
-    from autograder.submission import find_package
+    from autograder.submission import AT_THE_TOP, find_package
 
-    return find_package(str(checkout)) is not None
+    return find_package(str(checkout), max_depth=AT_THE_TOP) is not None
 
 
 def main():

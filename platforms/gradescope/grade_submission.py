@@ -27,7 +27,7 @@ import tempfile
 # The grader shipped in this zip (source/grader): the same engine, rubric reader and reporters as everywhere.
 sys.path.insert(0, os.path.join(os.environ.get("AUTOGRADER_DIR", "/autograder"), "source", "grader"))
 from autograder.sandbox import safefs# noqa: E402
-from autograder.submission import PACKAGE, find_package  # noqa: E402
+from autograder.submission import IN_AN_UPLOAD, PACKAGE, find_package  # noqa: E402
 GRADE_TIMEOUT = 20 * 60  # seconds; Gradescope's own limit is set in its settings (default 10 min)
 
 
@@ -88,7 +88,7 @@ def assemble(submission, source, work, limits):
     ``safefs.TooLarge`` when the submission is over the rubric's limits.
     """
     target = os.path.join(work, "submission")
-    top = find_package(submission, max_depth=3, limits=limits)
+    top = find_package(submission, max_depth=IN_AN_UPLOAD, limits=limits)
     if top is not None:
         log(f"found {os.path.relpath(os.path.join(top, PACKAGE), submission)}/ in the submission")
         # Links are copied as links, never followed: this runs as root, and a link to

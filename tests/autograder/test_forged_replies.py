@@ -4,7 +4,7 @@ The worker's interpreter belongs to the student once their package is
 imported, so everything it sends is checked in the grader (autograder/grading/replies.py)
 and every verdict is computed there.  The fast tests call the validators
 directly; the end-to-end ones grade hostile submissions from
-tests/submissions/hostile.yml under both sandboxes and look at the result
+autograder/audit/catalogues/hostile.yml under both sandboxes and look at the result
 from outside (score, messages, internal errors, the grader's memory peak).
 """
 import json

@@ -239,7 +239,7 @@ def run_locally(repo, python, *args, env=None):
 
 
 def with_bug(repo, tmp_path, name):
-    """The student's package with the catalogued mistake ``name`` (tests/submissions/bugs.yml); its entry."""
+    """The student's package with the catalogued mistake ``name`` (autograder/audit/catalogues/bugs.yml); its entry."""
     bug = next(b for b in load_catalogue("bugs") if b["name"] == name)
     built = build_submission(tmp_path / f"built-{name}", bodies={bug["function"]: bug["body"]})
     for module in (built / common.PACKAGE).glob("*.py"):

@@ -22,6 +22,7 @@ from autograder import reporters, results, rubric as rubric_mod
 from autograder.semester.exports import cli as export_cli
 from autograder.reporters import console
 from autograder.results import CheckResult, Result, TestResult
+from autograder.semester.manifest import Row
 from support import ROOT
 
 EXAMPLE_ROSTER = ROOT / "examples" / "roster.csv"
@@ -52,12 +53,12 @@ def _class(out, written_scores=None):
     """
     rubric = rubric_mod.load()
     manifest = {
-        "ana": {"student": "ana", "commit": "a" * 40, "minutes_late": "0", "problems": ""},
-        "ben": {"student": "ben", "commit": "b" * 40, "minutes_late": "1500", "problems": ""},
-        "finn": {"student": "finn", "commit": "", "minutes_late": "", "problems": REASON},
-        "rex": {"student": "rex", "commit": "c" * 40, "minutes_late": "0", "problems": ""},
-        "ivy": {"student": "ivy", "commit": "d" * 40, "minutes_late": "0", "problems": ""},
-        "dave": {"student": "dave", "commit": "e" * 40, "minutes_late": "0", "problems": ""},
+        "ana": Row.parse({"student": "ana", "commit": "a" * 40, "minutes_late": "0", "problems": ""}),
+        "ben": Row.parse({"student": "ben", "commit": "b" * 40, "minutes_late": "1500", "problems": ""}),
+        "finn": Row.parse({"student": "finn", "commit": "", "minutes_late": "", "problems": REASON}),
+        "rex": Row.parse({"student": "rex", "commit": "c" * 40, "minutes_late": "0", "problems": ""}),
+        "ivy": Row.parse({"student": "ivy", "commit": "d" * 40, "minutes_late": "0", "problems": ""}),
+        "dave": Row.parse({"student": "dave", "commit": "e" * 40, "minutes_late": "0", "problems": ""}),
     }
     _store(out, "ana", _graded(rubric, "ana"))
     _store(out, "ben", _graded(rubric, "ben", failing=("kl_analytic",)))
@@ -136,11 +137,11 @@ def test_a_missing_students_zero_result_claims_no_sandbox(tmp_path):
 
 def test_a_hostile_reason_from_the_manifest_stays_text(tmp_path):
     rubric = rubric_mod.load()
-    manifest = {"finn": {"student": "finn", "commit": "", "minutes_late": "", "problems": HOSTILE_REASON}}
+    manifest = {"finn": Row.parse({"student": "finn", "commit": "", "minutes_late": "", "problems": HOSTILE_REASON})}
     _store(tmp_path, "ana", _graded(rubric, "ana"))
     run = types.SimpleNamespace(out=str(tmp_path), rubric=rubric, submissions=str(tmp_path))
     _, status, _, why = grade_all.not_collected("finn", manifest["finn"], run)
-    manifest["ana"] = {"student": "ana", "commit": "a" * 40, "minutes_late": "0", "problems": ""}
+    manifest["ana"] = Row.parse({"student": "ana", "commit": "a" * 40, "minutes_late": "0", "problems": ""})
     class_report.write(str(tmp_path), ["ana", "finn"], rubric, {"ana": "graded", "finn": status}, manifest,
                        reasons={"finn": why})
     rows = _rows(tmp_path / "grades.csv")
@@ -156,7 +157,7 @@ def test_reasons_are_found_without_grade_alls_word(tmp_path):
     rubric = rubric_mod.load()
     _store(tmp_path, "ivy", dataclasses.replace(results.nothing_to_grade(rubric, "ivy", "not graded"),
                                                 internal_errors=["pytest could not run the checks"]))
-    manifest = {"finn": {"student": "finn", "commit": "", "problems": ""}}
+    manifest = {"finn": Row.parse({"student": "finn", "commit": "", "problems": ""})}
     class_report.write(str(tmp_path), ["finn", "gone", "ivy"], rubric,
                        {"finn": "not collected", "gone": "graded", "ivy": "internal error"}, manifest)
     rows = _rows(tmp_path / "grades.csv")
@@ -169,8 +170,8 @@ def test_a_late_students_reason_says_what_the_penalty_took(tmp_path):
     rubric = rubric_mod.load()
     _store(tmp_path, "kim", _graded(rubric, "kim", failing=[c.id for c in rubric.checks if c.id != "training"]))
     _store(tmp_path, "lou", _graded(rubric, "lou"))
-    manifest = {"kim": {"student": "kim", "commit": "a" * 40, "minutes_late": "1500", "problems": ""},
-                "lou": {"student": "lou", "commit": "b" * 40, "minutes_late": "10", "problems": ""}}
+    manifest = {"kim": Row.parse({"student": "kim", "commit": "a" * 40, "minutes_late": "1500", "problems": ""}),
+                "lou": Row.parse({"student": "lou", "commit": "b" * 40, "minutes_late": "10", "problems": ""})}
     class_report.write(str(tmp_path), ["kim", "lou"], rubric, {"kim": "graded", "lou": "graded"}, manifest)
     rows = _rows(tmp_path / "grades.csv")
     assert (rows["kim"]["status"], rows["kim"]["final"]) == ("late", "0")
@@ -190,10 +191,10 @@ def _roster_class(out, with_written):
     """grades.csv for the example roster's students (ana 100 on time, ben 80 late, chloe 90, dev missing)."""
     rubric = rubric_mod.load()
     manifest = {
-        "ana": {"student": "ana", "commit": "a" * 40, "minutes_late": "0", "problems": ""},
-        "ben": {"student": "ben", "commit": "b" * 40, "minutes_late": "1500", "problems": ""},
-        "chloe": {"student": "chloe", "commit": "c" * 40, "minutes_late": "0", "problems": ""},
-        "dev": {"student": "dev", "commit": "", "minutes_late": "", "problems": REASON},
+        "ana": Row.parse({"student": "ana", "commit": "a" * 40, "minutes_late": "0", "problems": ""}),
+        "ben": Row.parse({"student": "ben", "commit": "b" * 40, "minutes_late": "1500", "problems": ""}),
+        "chloe": Row.parse({"student": "chloe", "commit": "c" * 40, "minutes_late": "0", "problems": ""}),
+        "dev": Row.parse({"student": "dev", "commit": "", "minutes_late": "", "problems": REASON}),
     }
     _store(out, "ana", _graded(rubric, "ana"))
     _store(out, "ben", _graded(rubric, "ben", failing=("shapes", "training")))
