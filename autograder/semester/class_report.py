@@ -30,6 +30,7 @@ import os
 import re
 
 from autograder import facts
+from autograder.errors import UsageError
 from autograder.files import write_text
 from autograder.semester import final_grades
 from autograder.facts import PACKAGE
@@ -95,6 +96,12 @@ CONSEQUENCES = {"missing": "score 0, not counted above",
                 "internal error": "no score yet (an empty row), graded again by the next run",
                 "grader failed": "no score yet (an empty row), graded again by the next run"}
 REASON_LIMIT = 300
+
+# grades.csv's columns by name, as written here and read by export and feedback: LEADING, one column per
+# rubric check (its id), ISOLATION, then final_grades.extra_header's (WRITTEN ... FINAL) when known, REASON.
+STUDENT, STATUS, SCORE, ISOLATION, REASON = "student", "status", "score", "isolation", "reason"
+LEADING = (STUDENT, STATUS, SCORE)
+WRITTEN, WRITTEN_STATUS, MINUTES_LATE, LATE_PENALTY, FINAL = final_grades.EXTRA_COLUMNS
 NO_PACKAGE_REASON = f"no {PACKAGE}/ folder in the submission (at the top or one folder down)"
 
 
@@ -193,8 +200,7 @@ def write(out_dir, students, rubric, statuses, manifest=None, written_scores=Non
     extra = final_grades.extra_header(rubric, manifest, written_scores)
     table = io.StringIO(newline="")
     writer = csv.writer(table)
-    writer.writerow(["student", "status", "score"] + [c.id for c in rubric.checks] + ["isolation"] + extra
-                    + ["reason"])
+    writer.writerow(list(LEADING) + [c.id for c in rubric.checks] + [ISOLATION] + extra + [REASON])
     for name in students:
         points = points_of[name]
         cells = [autograded[name] if points is not None else ""]
@@ -296,3 +302,26 @@ def _plots(out_dir, totals, rubric, passed, graded):
     ax.barh(ids[::-1], rates[::-1], color="tab:green")
     ax.set(xlim=(0, 100), xlabel="% of students with full points", title="Pass rate per check")
     fig.savefig(os.path.join(out_dir, "checks.png"), dpi=100)
+
+
+def read_grades(grades_dir):
+    """(header, {student: row}) of GRADES_DIR/grades.csv as ``write`` makes it: its columns by their names.
+
+    UsageError, one sentence, when the file is missing or unreadable, or lacks a column of ``LEADING``
+    (it is not grade-all's grades.csv).
+    """
+    path = os.path.join(grades_dir, facts.GRADES_FILE)
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            reader = csv.DictReader(f)
+            rows = list(reader)
+            header = list(reader.fieldnames or [])
+    except FileNotFoundError:
+        raise UsageError(f"{path} not found: run grade-all with --out {grades_dir} first") from None
+    except (OSError, UnicodeDecodeError, csv.Error) as err:
+        raise UsageError(f"cannot read {path}: {err}") from None
+    missing = [column for column in LEADING if column not in header]
+    if missing:
+        raise UsageError(f"{path} has no {' and no '.join(missing)} column (grade-all's grades.csv starts with "
+                         f"{', '.join(LEADING)}): give grade-all's --out folder")
+    return header, {row[STUDENT]: row for row in rows}

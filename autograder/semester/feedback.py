@@ -51,7 +51,6 @@ backticks in it (``text.clean``-ed), and every other string from a file is
 ``text.markdown``.  Bad arguments: one sentence, exit 2.
 """
 import concurrent.futures
-import csv
 import dataclasses
 import datetime
 import os
@@ -61,14 +60,13 @@ import sys
 import tempfile
 import time
 
-from autograder import facts
+from autograder.facts import RESULT_FILE
 from autograder.semester import manifest
 from autograder.errors import UsageError
 from autograder.text import clean, markdown, number, one_line
 
 BRANCH = "feedback"
 FILE = "FEEDBACK.md"
-RESULT_FILE = facts.RESULT_FILE
 DEFAULT_TIMEOUT = 120.0
 MESSAGE_LIMIT = 4000                        # characters of one message, note or comment in a file
 IDENTITY = {"GIT_AUTHOR_NAME": "Lab 6 autograder", "GIT_AUTHOR_EMAIL": "autograder@feedback.invalid",
@@ -142,20 +140,10 @@ class Student:
 
 
 def read_grades(grades_dir):
-    """(header, {student: row}) of GRADES_DIR/grades.csv; UsageError when it cannot be read."""
-    path = os.path.join(grades_dir, facts.GRADES_FILE)
-    try:
-        with open(path, newline="", encoding="utf-8") as f:
-            reader = csv.DictReader(f)
-            rows = list(reader)
-            header = list(reader.fieldnames or [])
-    except FileNotFoundError:
-        raise UsageError(f"{path} not found: run grade-all with --out {grades_dir} first") from None
-    except (OSError, UnicodeDecodeError, csv.Error) as err:
-        raise UsageError(f"cannot read {path}: {err}") from None
-    if "student" not in header or "score" not in header:
-        raise UsageError(f"{path} has no student and score columns: is it grade-all's grades.csv?")
-    return header, {row["student"]: row for row in rows}
+    """(header, {student: row}) of GRADES_DIR/grades.csv (``class_report.read_grades``)."""
+    from autograder.semester import class_report
+
+    return class_report.read_grades(grades_dir)
 
 
 def read_answers(path, assignment, students):

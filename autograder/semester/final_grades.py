@@ -93,8 +93,11 @@ def combine(rubric, autograded, manifest=None, written_scores=None):
     return finals
 
 
+EXTRA_COLUMNS = ("written", "written_status", "minutes_late", "late_penalty", "final")
+
+
 def extra_header(rubric, manifest, written_scores):
-    """Columns grades.csv gets after the checks, depending on what is known."""
+    """Columns grades.csv gets after the checks (of ``EXTRA_COLUMNS``), depending on what is known."""
     header = []
     if written_scores is not None:
         header += ["written", "written_status"]

@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import types
 from contextlib import redirect_stdout
 
@@ -259,6 +260,37 @@ def test_the_example_roster_is_accepted_by_collect(tmp_path):
     # every column a reader of the roster reads (collect, the Canvas and Moodle exports), except the alias login
     assert header == ["student", "repo", "extension", "name", "email", "sis_id", "canvas_id", "sis_login_id",
                       "section"]
+
+
+def test_export_reads_grades_csv_by_the_column_names_class_report_writes(tmp_path):
+    """The grade is the column named final (else score), found by its name wherever it stands; a reason or
+    a check that says "score" in its name is never taken for it."""
+    _roster_class(tmp_path, False)
+    header, rows = class_report.read_grades(str(tmp_path))
+    assert tuple(header[:3]) == class_report.LEADING and header[-1] == class_report.REASON
+    assert export_cli.grade_column(header) == class_report.FINAL == "final"
+    # the same grades, columns shuffled and the reason made to look like a grade: the same export
+    shuffled = ["reason", "final", "status", "student", "score"]
+    with open(tmp_path / "grades.csv", "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(shuffled)
+        writer.writerows([["99", rows[n]["final"], rows[n]["status"], n, rows[n]["score"]] for n in rows])
+    exported, _ = _export(tmp_path, "canvas", tmp_path / "canvas.csv")
+    assert {row[0]: row[-1] for row in exported[2:]} == {"Lopez, Ana": "100", "Ben Okafor": "65",
+                                                          "Chloé Martin": "90", "Dev Patel": "0"}
+    assert export_cli.grade_column(["student", "status", "score", "final_exam"]) == "score"
+
+
+@pytest.mark.parametrize("header", ["student,score\n", "Student,Status,Score\n", " student,status,score\n",
+                                    "name,grade\nana,90\n", ""])
+def test_a_grades_csv_without_grade_alls_columns_is_one_sentence_and_exit_2(tmp_path, header):
+    (tmp_path / "grades.csv").write_text(header, encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-m", "autograder", "export", str(tmp_path), "--roster",
+                           str(EXAMPLE_ROSTER), "--format", "canvas"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+    assert "grades.csv has no" in proc.stderr and "give grade-all's --out folder" in proc.stderr
+    assert not (tmp_path / "canvas.csv").exists()
 
 
 def test_export_reads_a_roster_as_collect_does(tmp_path):
