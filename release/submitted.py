@@ -277,8 +277,8 @@ def lay_out(collected, course_dir, assignment="lab6"):
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m release.submitted", description=__doc__.splitlines()[0])
     parser.add_argument("collected", help="collect's --out folder: one folder per student")
-    parser.add_argument("--course-dir", required=True, help="the nbgrader course folder (python -m release.build "
-                                                            "--course-dir DIR makes one)")
+    parser.add_argument("--course-dir", required=True, help="the nbgrader course folder (python -m autograder "
+                                                            "release --course-dir DIR makes one)")
     parser.add_argument("--assignment", default="lab6")
     args = parser.parse_args(argv)
     if not os.path.isdir(args.collected):
@@ -286,7 +286,7 @@ def main(argv=None):
         return 2
     if not os.path.isdir(os.path.join(args.course_dir, "source", args.assignment)):
         print(f"error: {args.course_dir} has no source/{args.assignment}/: make it with "
-              f"`python -m release.build --course-dir {args.course_dir}`", file=sys.stderr)
+              f"`python -m autograder release --course-dir {args.course_dir}`", file=sys.stderr)
         return 2
     try:
         students = lay_out(args.collected, args.course_dir, args.assignment)

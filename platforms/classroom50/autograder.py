@@ -62,8 +62,9 @@ def grade(bundle, checkout, work):
     # summary and outputs from result.json, so keep ours apart.
     env["GITHUB_STEP_SUMMARY"] = str(work / "summary.md")
     env["GITHUB_OUTPUT"] = str(work / "github_output")
-    cmd = [sys.executable, "-m", "autograder", "grade", str(checkout), "--results", str(work / "results.json"),
-           "--classroom50", str(checkout / "result.json"), "--github"]
+    cmd = [sys.executable, "-m", "autograder", "grade", str(checkout),
+           "--report", f"classroom50={checkout / 'result.json'}", "--report", "github",
+           "--report", f"gradescope={work / 'results.json'}"]
     log(f"grading {checkout} with the autograder in {grader}")
     proc = subprocess.run(cmd, cwd=grader, env=env, timeout=GRADE_TIMEOUT)
     if proc.returncode == 3:

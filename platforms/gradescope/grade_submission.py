@@ -172,7 +172,7 @@ def main():
         os.makedirs(os.path.dirname(p["results"]), exist_ok=True)
         if os.path.exists(p["results"]):
             os.remove(p["results"])
-        cmd = [sys.executable, "-m", "autograder", "grade", submission, "--results", p["results"]]
+        cmd = [sys.executable, "-m", "autograder", "grade", submission, "--report", f"gradescope={p['results']}"]
         proc = subprocess.run(cmd, cwd=os.path.join(p["source"], "grader"), env=env, timeout=GRADE_TIMEOUT)
         if proc.returncode == 3 and os.path.exists(p["results"]):
             log("warning: a check hit an internal grader error (it scored 0); see the log above")

@@ -26,8 +26,8 @@ def solutions_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("solutions")
     env = {"GITHUB_STEP_SUMMARY": str(out / "summary.md"), "GITHUB_OUTPUT": str(out / "output"),
            "CLASSROOM": ""}
-    proc = _run("grade", "solutions", "--results", str(out / "results.json"),
-                "--classroom50", str(out / "result.json"), "--github", env=env)
+    proc = _run("grade", "solutions", "--report", f"gradescope={out / 'results.json'}",
+                "--report", f"classroom50={out / 'result.json'}", "--report", "github", env=env)
     return proc, out
 
 

@@ -109,6 +109,20 @@ def test_a_report_without_its_destination_is_one_line(capsys):
     assert exit_.value.code == 2 and "expected NAME or NAME=DESTINATION" in capsys.readouterr().err
 
 
+def test_old_flags_are_aliases_of_reports_and_say_their_new_spelling(capsys, tmp_path):
+    """--results, --classroom50, --github still work (for one release), each with one line on stderr."""
+    code = cli.main(["grade", str(tmp_path / "nowhere"), "--results", "a.json", "--classroom50", "b.json", "--github"])
+    err = capsys.readouterr().err.splitlines()
+    assert code == 2 and err[:3] == [
+        "note: --results a.json is now --report gradescope=a.json; the old spelling goes in the next release",
+        "note: --classroom50 b.json is now --report classroom50=b.json; the old spelling goes in the next release",
+        "note: --github is now --report github; the old spelling goes in the next release"], err
+    assert cli.main(["grade", str(tmp_path / "nowhere"), "--report", "gradescope=a.json"]) == 2
+    assert "note:" not in capsys.readouterr().err
+    help_text = cli.build_parser().commands["grade"].format_help()
+    assert "--report" in help_text and "--results" not in help_text and "--github" not in help_text
+
+
 def test_old_flags_are_aliases_of_reports():
     args = cli.build_parser().parse_args(["grade", "x", "--results", "a.json", "--classroom50", "b.json", "--github"])
     assert cli.report_list(args) == [("console", None), ("classroom50", "b.json"), ("github", None),
