@@ -48,6 +48,7 @@ import warnings
 
 from autograder.errors import UsageError
 from autograder.facts import PACKAGE, ROOT as REPO, SOLUTIONS_DIR
+from autograder.files import write_text
 LOG_NAME = "written.log"
 CONFIG_MARK = "# --- added by `python -m autograder written`"
 NO_KERNEL = "none.this-course-folder-never-runs-student-code"
@@ -160,8 +161,7 @@ c.Autograde.autograde_preprocessors = [
 # Anything else that would execute a notebook here (nbgrader validate, the Validate button) finds no kernel.
 c.Execute.kernel_name = {NO_KERNEL!r}
 '''
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(text)
+    write_text(path, text)
 
 
 class _Capture(logging.Handler):
