@@ -202,7 +202,7 @@ def test_a_reply_bomb_stays_small_in_the_grader(tmp_path):
     peak = tmp_path / "peak.txt"
     code = ("import resource, runpy, sys\n"
             f"sys.argv = ['autograder', 'grade', {str(submission)!r}, '--only', 'loss_reduction', "
-            f"'--rubric', {str(fast)!r}, '--results', {str(tmp_path / 'r.json')!r}]\n"
+            f"'--rubric', {str(fast)!r}, '--report', {'gradescope=' + str(tmp_path / 'r.json')!r}]\n"
             "try:\n    runpy.run_module('autograder', run_name='__main__')\n"
             "finally:\n    own = next(l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM:'))\n"
             f"    open({str(peak)!r}, 'w').write(own)\n")  # VmHWM: ru_maxrss would carry pytest's own over

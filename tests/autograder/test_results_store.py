@@ -86,7 +86,7 @@ def test_a_new_platform_is_one_registered_reporter(tmp_path, capsys):
             f.write(f"{result.score}/{result.max_score}\n")
 
     try:
-        code = cli.main(["grade", str(ROOT / "solutions"), "--only", "warmup", "--results", os.devnull,
+        code = cli.main(["grade", str(ROOT / "solutions"), "--only", "warmup", "--report", "gradescope=" + os.devnull,
                          "--report", f"toy={tmp_path / 'toy.txt'}", "--report", f"result={tmp_path / 'r.json'}"])
         assert code == 0 and seen == [str(tmp_path / "toy.txt")]
         assert (tmp_path / "toy.txt").read_text() == "15/15\n"
