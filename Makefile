@@ -3,13 +3,17 @@ VENV   ?= .venv
 PYTHON := $(VENV)/bin/python
 SUBMISSION ?= assignment
 
-.PHONY: help setup test audit train grade collect grade-all written export feedback release template grader-repo classroom50 gradescope lint-workflows bench clean
+.PHONY: help setup test audit train grade doctor collect grade-all written export feedback release template grader-repo classroom50 gradescope lint-workflows bench clean
 .DEFAULT_GOAL := help
 
+# Every target is listed by `make help` (tests/lab/test_cli.py checks that none is left out).
 help:
+	@echo "make help                     this list"
+	@echo "make setup                    create .venv and install the lab, the grader and the tools (every target does it first)"
 	@echo "make test                     this repository's tests"
 	@echo "make audit [OUT=dir] [JOBS=2]  mutation-test the checks + the catalogues (report: outputs/audit/)"
 	@echo "make grade [SUBMISSION=dir]   grade a submission (default: assignment)"
+	@echo "make doctor                   what isolation this machine gives student code, and why"
 	@echo "make train                    train the reference solution (needs Fashion-MNIST in solutions/.data)"
 	@echo "make release                  regenerate assignment/ from solutions/ with nbgrader"
 	@echo "make collect ROSTER=csv DEADLINE=iso OUT=dir [JOBS=4]   every student's repository as it stood at the deadline"
@@ -21,7 +25,10 @@ help:
 	@echo "make grader-repo OUT=dir      the instructor's private repository of hidden checks"
 	@echo "make classroom50 OUT=dir      the Classroom 50 autograder folder"
 	@echo "make gradescope OUT=dir       Gradescope's autograder.zip"
+	@echo "make lint-workflows           actionlint on the student workflow (platforms/github/grade.yml)"
 	@echo "make bench                    the speed benchmarks (figures in README.md)"
+	@echo "make clean                    remove .venv, outputs/ and results.json"
+	@echo "(the instructor's tools are one command line, which these targets call: python -m autograder --help)"
 
 setup: $(VENV)/.installed
 
@@ -45,6 +52,9 @@ train: setup
 grade: setup
 	$(PYTHON) -m autograder grade $(SUBMISSION)
 
+doctor: setup
+	$(PYTHON) -m autograder doctor
+
 collect: setup
 	@test -n "$(ROSTER)" -a -n "$(DEADLINE)" -a -n "$(OUT)" || { echo "usage: make collect ROSTER=CSV DEADLINE=2026-12-01T23:59:00+01:00 OUT=DIR [JOBS=N] [ON_TIME_ONLY=1]"; exit 2; }
 	$(PYTHON) -m autograder collect $(ROSTER) --deadline "$(DEADLINE)" --out $(OUT) --jobs $(or $(JOBS),4) $(if $(ON_TIME_ONLY),--on-time-only)
@@ -67,25 +77,25 @@ feedback: setup
 
 template: setup
 	@test -n "$(OUT)" || { echo "usage: make template OUT=DIR [GRADER_REPO=owner/name]"; exit 2; }
-	$(PYTHON) -m platforms.template --out $(OUT) $(if $(GRADER_REPO),--grader-repo $(GRADER_REPO))
+	$(PYTHON) -m autograder build template --out $(OUT) $(if $(GRADER_REPO),--grader-repo $(GRADER_REPO))
 
 grader-repo: setup
 	@test -n "$(OUT)" || { echo "usage: make grader-repo OUT=DIR"; exit 2; }
-	$(PYTHON) -m platforms.grader_repo --out $(OUT)
+	$(PYTHON) -m autograder build grader-repo --out $(OUT)
 
 classroom50: setup
 	@test -n "$(OUT)" || { echo "usage: make classroom50 OUT=DIR"; exit 2; }
-	$(PYTHON) -m platforms.classroom50.build --out $(OUT)
+	$(PYTHON) -m autograder build classroom50 --out $(OUT)
 
 gradescope: setup
 	@test -n "$(OUT)" || { echo "usage: make gradescope OUT=DIR"; exit 2; }
-	$(PYTHON) -m platforms.gradescope.build --out $(OUT)
+	$(PYTHON) -m autograder build gradescope --out $(OUT)
 
 lint-workflows: setup
-	$(PYTHON) -m platforms.lint.actionlint platforms/github/grade.yml
+	$(PYTHON) -m autograder lint-workflows platforms/github/grade.yml
 
 release: setup
-	$(PYTHON) -m release.build
+	$(PYTHON) -m autograder release
 
 bench: setup
 	$(PYTHON) benchmarks/bench_train.py

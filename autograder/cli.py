@@ -1,18 +1,23 @@
 """The command line: ``python -m autograder COMMAND ...``.
 
-    python -m autograder grade SUBMISSION [--report NAME[=DEST] ...] [--results FILE] [--classroom50 FILE]
-                                          [--github] [--rubric FILE] [--checks-dir DIR] [--public-only]
-                                          [--only ID] [--sandbox auto|bwrap|landlock|none]
+    python -m autograder grade SUBMISSION [--report NAME[=DEST] ...] [--rubric FILE] [--checks-dir DIR]
+                                          [--public-only] [--only ID] [--sandbox auto|bwrap|landlock|none]
                                           [--public-tests JUNIT.xml] [--fail-on-lost-points]
     python -m autograder doctor
 
+``python -m autograder`` is the one command line of the lab's tools: these two,
+and ``grade-all``, ``collect``, ``export`` (their modules), and in the
+instructor's checkout ``audit``, ``written``, ``feedback``, ``release``,
+``build NAME`` and ``lint-workflows`` (autograder/tools.py).
+
 ``grade`` sends its Result to every reporter asked for by ``--report`` (see
 autograder/reporters/: console, gradescope, classroom50, github, result, and
-any reporter file added there).  The console table always goes to stdout,
-and Gradescope's results.json is always written (to results.json unless
-``--results`` or ``--report gradescope=FILE`` says where).  The older flags
-are aliases: ``--results F`` = ``--report gradescope=F``, ``--classroom50 F``
-= ``--report classroom50=F``, ``--github`` = ``--report github``.
+any reporter file added there), its only output option.  The console table
+always goes to stdout, and Gradescope's results.json is always written (to
+results.json unless ``--report gradescope=FILE`` says where).  The older
+flags still work, each with a one-line notice on stderr of its new spelling
+(they go in the next release): ``--results F`` = ``--report gradescope=F``,
+``--classroom50 F`` = ``--report classroom50=F``, ``--github`` = ``--report github``.
 
 Each subcommand lives in a module with a ``register(subparsers)`` function
 that adds its parser and sets ``run`` (args -> exit code); ``SUBCOMMANDS``
@@ -41,7 +46,10 @@ from autograder.errors import UsageError
 # Modules with register(subparsers).  Instructor-only ones (audit) are left out of the
 # graders shipped to platforms (platforms/common.py), so their absence is not an error.
 SUBCOMMANDS = ("autograder.cli", "autograder.semester.grade_all", "autograder.semester.exports.cli", "autograder.semester.collect")
-INSTRUCTOR_SUBCOMMANDS = ("autograder.audit.cli", "autograder.semester.written_prepare", "autograder.semester.feedback")
+INSTRUCTOR_SUBCOMMANDS = ("autograder.audit.cli", "autograder.semester.written_prepare", "autograder.semester.feedback",
+                          "autograder.tools")
+# The old output flags of grade and their --report spelling (for the notice they print).
+ALIASES = {"results": "--report gradescope={}", "classroom50": "--report classroom50={}", "github": "--report github"}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -57,13 +65,10 @@ def register(subparsers):
     p.add_argument("--report", action="append", default=[], metavar="NAME[=DEST]", type=_report_spec,
                    help="also send the result to reporter NAME (console, gradescope, classroom50, github, "
                         "result, ...), written to DEST or the reporter's default; repeatable")
-    p.add_argument("--results", metavar="FILE",
-                   help="Gradescope results file to write (default: results.json); = --report gradescope=FILE")
-    p.add_argument("--classroom50", metavar="FILE",
-                   help="also write Classroom 50's result.json here; = --report classroom50=FILE")
-    p.add_argument("--github", action="store_true",
-                   help="also write $GITHUB_STEP_SUMMARY, the `result` output in $GITHUB_OUTPUT "
-                        "and ::error annotations; = --report github")
+    # The old spellings of --report: they still work, saying so (help hidden).
+    p.add_argument("--results", metavar="FILE", help=argparse.SUPPRESS)
+    p.add_argument("--classroom50", metavar="FILE", help=argparse.SUPPRESS)
+    p.add_argument("--github", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--rubric", metavar="FILE", help="the rubric (default: grading.yml of this repository)")
     p.add_argument("--checks-dir", action="append", default=[], metavar="DIR",
                    help="folder with check files (test_<id>.py), searched before autograder/checks/; "
@@ -129,6 +134,12 @@ def run_grade(args):
     from autograder import reporters, rubric as rubric_mod
     from autograder.grading.pool import Pool
 
+    for flag, spelling in ALIASES.items():
+        value = getattr(args, flag)
+        if value:
+            new = spelling.format(value) if value is not True else spelling
+            print(f"note: --{flag}{'' if value is True else ' ' + value} is now {new}; the old spelling goes in "
+                  "the next release", file=sys.stderr)
     wanted = report_list(args)
     for name, _ in wanted:
         reporters.get(name)  # an unknown reporter is a usage error before any grading
@@ -168,6 +179,7 @@ def build_parser():
     parser = _Parser(prog="python -m autograder", description="The Lab 6 autograder.")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     subparsers.required = True
+    parser.commands = subparsers.choices      # name -> its parser
     for name in SUBCOMMANDS:
         importlib.import_module(name).register(subparsers)
     for name in INSTRUCTOR_SUBCOMMANDS:
@@ -181,7 +193,12 @@ def build_parser():
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser()
+    command = parser.commands.get(argv[0]) if argv else None
+    if command is not None and command.get_default("raw_arguments"):   # a tool with its own parser (tools.py)
+        return command.get_default("raw_arguments")(argv[1:])
+    args = parser.parse_args(argv)
     try:
         return args.run(args)
     except UsageError as err:

@@ -27,9 +27,10 @@ import yaml
 
 from autograder.semester import late as late_mod, written as written_mod
 from autograder.errors import UsageError
+from autograder.facts import GRADER_DIR, RUBRIC_FILE
 
-DEFAULT_PATH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "grading.yml")
-CHECKS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "checks")
+DEFAULT_PATH = RUBRIC_FILE
+CHECKS_DIR = os.path.join(GRADER_DIR, "checks")
 VISIBILITIES = ("public", "hidden")
 _TOP_KEYS = {"total", "limits", "checks", "late", "written"}
 _CHECK_KEYS = {"id", "title", "points", "visibility", "timeout", "file"}

@@ -14,8 +14,13 @@ import os
 
 from autograder.sandbox import safefs
 from autograder.errors import UsageError
+from autograder.facts import PACKAGE
 
-PACKAGE = "lab6_generative"
+# How deep each entry point looks for the package (``find_package``'s max_depth): one name per
+# kind of folder, so that every "nothing to grade" is decided by the same search.
+AT_THE_TOP = 0          # grade, Classroom 50: the folder given is the repository
+IN_A_STUDENT_FOLDER = 1  # grade-all, feedback: a class folder's student folder holds the repository
+IN_AN_UPLOAD = 3        # Gradescope: an upload may wrap the repository in a few folders
 
 
 def find_package(folder, max_depth=0, limits=None):

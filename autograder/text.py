@@ -12,10 +12,13 @@ which raises:
     one_line(s, limit=None)  clean, on one line (whitespace runs become one space)
     markdown(s, limit=None)  clean, inert inside Markdown/HTML: one line, no markup
     encodable(s)             only the surrogates replaced (for a file's whole text: valid UTF-8)
+    number(x, decimals=2)    a score or a duration as people write it: 87, 86.5, 86.25, 12.3
+
 
 ``limit`` cuts in the middle, saying how much: the start of a message (what
 failed) and its end (the hint) both stay visible.
 """
+import math
 import re
 
 REPLACEMENT = "\ufffd"          # what an unreadable character becomes
@@ -133,3 +136,23 @@ def markdown(s, limit=None):
         end = start.end() - 1
         text = text[:end] + "\\" + text[end:]
     return text
+
+
+def number(value, decimals=2):
+    """``value`` (a number or its text) as people write it: rounded to ``decimals``, no trailing zeros.
+
+    87.0 -> "87", 86.5 -> "86.5", 86.254 -> "86.25", 86.999 -> "87", 0.04 -> "0" (decimals=1);
+    None or "" -> "" (no value).  What grades.csv, the LMS exports, the feedback files and
+    collect's manifest write.  Never raises: what is not a finite number is written as text.
+    """
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return ""
+    try:
+        value = round(float(value), decimals)
+    except (TypeError, ValueError, OverflowError):
+        return one_line(value)
+    if not math.isfinite(value):
+        return str(value)
+    if value == int(value):
+        return str(int(value))
+    return f"{value:.{decimals}f}".rstrip("0").rstrip(".")

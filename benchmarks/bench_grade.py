@@ -50,7 +50,7 @@ def command(submission):
     with tempfile.TemporaryDirectory() as out:
         started = time.perf_counter()
         subprocess.run([sys.executable, "-m", "autograder", "grade", str(submission),
-                        "--results", os.path.join(out, "results.json")],
+                        "--report", "gradescope=" + os.path.join(out, "results.json")],
                        cwd=ROOT, check=True, capture_output=True)
         return time.perf_counter() - started
 

@@ -45,7 +45,7 @@ def worker_start(mechanism, limits):
 
 def whole_grade(mechanism):
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "autograder", "grade", "solutions", "--results", RESULTS,
+    subprocess.run([sys.executable, "-m", "autograder", "grade", "solutions", "--report", f"gradescope={RESULTS}",
                     "--sandbox", mechanism], cwd=ROOT, check=True, capture_output=True)
     return time.perf_counter() - started
 

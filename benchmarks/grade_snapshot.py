@@ -4,7 +4,7 @@
     .venv/bin/python benchmarks/grade_snapshot.py --compare BEFORE_DIR AFTER_DIR
 
 Grades solutions/, assignment/ (the stubs) and every submission of the
-catalogues (tests/submissions/correct.yml, alternatives.yml, bugs.yml) with the
+catalogues (autograder/audit/catalogues/correct.yml, alternatives.yml, bugs.yml) with the
 ordinary command, ``python -m autograder grade SUB --report result=FILE``, and
 writes each stored Result (``--pool``: graded instead through the grading
 pool, as ``grade-all`` and the audit grade) with what may differ between runs removed: times
@@ -40,7 +40,7 @@ def submissions(scratch):
     from autograder.audit import submissions as built
 
     found = {"solutions": str(ROOT / "solutions"), "assignment": str(ROOT / "assignment")}
-    catalogues = str(ROOT / "tests" / "submissions")
+    catalogues = str(ROOT / "autograder" / "audit" / "catalogues")
     for name, bodies in built.load("alternatives", catalogues).items():
         found[f"alternative-{name}"] = built.build(os.path.join(scratch, f"alt-{name}"), bodies=bodies,
                                                    catalogues=catalogues)

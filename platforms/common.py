@@ -8,9 +8,9 @@ import os
 import re
 import shutil
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from autograder.facts import PACKAGE, ROOT  # noqa: F401 - ROOT: the course repository the builds read by default
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-PACKAGE = "lab6_generative"
 TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 
 # Never copied anywhere: caches, data, outputs, editor and OS litter.
@@ -18,9 +18,10 @@ EXCLUDE_DIRS = {"__pycache__", ".pytest_cache", ".hypothesis", ".data", "outputs
                 ".ipynb_checkpoints", ".git", ".venv", "node_modules"}
 EXCLUDE_FILES = {".DS_Store", "results.json", "result.json"}
 EXCLUDE_SUFFIXES = (".pyc", ".pyo")
-# Parts of autograder/ that only the instructor's checkout runs: never shipped to a platform.
-# (The audit reads solutions/ and names its markers; grading never needs it.)
-INSTRUCTOR_ONLY = {"audit", "written_prepare", "feedback.py"}
+# Parts of autograder/ (paths relative to it) that only the instructor's checkout runs: never shipped to a
+# platform.  (The audit reads solutions/ and names its markers; grading never needs it; tools.py runs
+# release/ and platforms/, which are not shipped either.)
+INSTRUCTOR_ONLY = {"audit", "semester/written_prepare", "semester/feedback.py", "tools.py"}
 
 
 class BuildError(RuntimeError):
@@ -116,7 +117,7 @@ def copy_grader(dst, include_hidden, root=None):
 
     def skip(relpath):
         parts = relpath.split(os.sep)
-        if parts[0] in INSTRUCTOR_ONLY:
+        if any("/".join(parts[:n]) in INSTRUCTOR_ONLY for n in range(1, len(parts) + 1)):
             return True
         if parts[0] == "checks" and len(parts) == 2 and is_check_file(parts[1]):
             return parts[1] not in (known if include_hidden else public)
@@ -208,11 +209,11 @@ def tree_size(folder):
     return total
 
 
-def run_build(module, doc, build, done, argv=None, options=()):
+def run_build(module, doc, build, done, argv=None, options=(), prog=None):
     """The command line every platform builder shares: ``--out DIR [OPTIONS] [--root DIR]``.
 
-    ``module`` names the command (``python -m module``), ``doc`` is the
-    builder's docstring, whose first line describes it.
+    ``module`` names the builder, ``prog`` the command (``python -m autograder build NAME``; default
+    ``python -m module``, the old spelling), ``doc`` is the builder's docstring, whose first line describes it.
     ``build(args)`` makes the platform's files and returns what ``done`` (a
     function of that value) turns into the closing line.  ``options`` are
     extra ``(flags, argparse keyword arguments)``.  A BuildError is one line
@@ -222,7 +223,7 @@ def run_build(module, doc, build, done, argv=None, options=()):
     import sys
 
     doc = (doc or "").strip()
-    p = argparse.ArgumentParser(prog=f"python -m {module}", description=doc.splitlines()[0] if doc else None)
+    p = argparse.ArgumentParser(prog=prog or f"python -m {module}", description=doc.splitlines()[0] if doc else None)
     p.add_argument("--out", required=True, help="the folder to write (replaced if it exists)")
     for flags, settings in options:
         p.add_argument(*flags, **settings)
@@ -235,3 +236,11 @@ def run_build(module, doc, build, done, argv=None, options=()):
         return 2
     print(done(built))
     return 0
+
+
+def old_entry_point(module, main):
+    """``python -m module`` (the old spelling of ``python -m autograder build NAME``): a notice, then ``main()``."""
+    from autograder.tools import moved
+
+    moved(module)
+    return main()

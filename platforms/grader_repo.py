@@ -1,6 +1,6 @@
 """Export the instructor's private grader repository: the hidden checks only.
 
-    python -m platforms.grader_repo --out DIR
+    python -m autograder build grader-repo --out DIR      (python -m platforms.grader_repo: the old spelling)
     make grader-repo OUT=DIR
 
 DIR receives ``autograder/checks/<the hidden checks' test files>`` and a
@@ -46,12 +46,12 @@ def build(out, root=None):
     return out, [os.path.basename(f) for f in files]
 
 
-def main(argv=None):
+def main(argv=None, prog=None):
     return common.run_build(
         "platforms.grader_repo", __doc__, lambda a: build(a.out, root=a.root),
         lambda built: f"wrote {', '.join(built[1])} to {built[0]}/autograder/checks/: "
-                      f"push {built[0]} as a private repository", argv)
+                      f"push {built[0]} as a private repository", argv, prog=prog)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(common.old_entry_point("platforms.grader_repo", main))

@@ -1,6 +1,6 @@
 """Export the student template: a ready-to-push repository for students.
 
-    python -m platforms.template --out DIR [--grader-repo OWNER/NAME] [--checks-path PATH]
+    python -m autograder build template --out DIR [--grader-repo OWNER/NAME] [--checks-path PATH]
     make template OUT=DIR
 
 DIR receives:
@@ -20,7 +20,7 @@ checks are fetched at run time from the instructor's private repository
 (``--grader-repo``, default ``<the student repo's owner>/lab6-grader``; the
 checks in its folder ``--checks-path``, default ``autograder/checks``) when
 the student repository or its organisation has the secret GRADER_TOKEN.
-``python -m platforms.grader_repo --out DIR`` builds that private repository.
+``python -m autograder build grader-repo --out DIR`` builds that private repository.
 """
 import os
 import re
@@ -198,7 +198,7 @@ def build(out, grader_repo=DEFAULT_GRADER_REPO, checks_path=DEFAULT_CHECKS_PATH,
     return out
 
 
-def main(argv=None):
+def main(argv=None, prog=None):
     options = [(("--grader-repo",), {"default": DEFAULT_GRADER_REPO, "help": (
                    "OWNER/NAME of the instructor's private repository with the hidden checks "
                    "(default: the student repository's owner/lab6-grader)")}),
@@ -208,8 +208,8 @@ def main(argv=None):
         "platforms.template", __doc__,
         lambda a: build(a.out, a.grader_repo, a.checks_path, root=a.root),
         lambda out: f"wrote the student template to {out}/ (push it as the assignment's template repository)",
-        argv, options)
+        argv, options, prog)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(common.old_entry_point("platforms.template", main))

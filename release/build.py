@@ -1,7 +1,9 @@
 """Regenerate the student release (assignment/) from the instructor's source (solutions/) with nbgrader.
 
-    python -m release.build [--source solutions] [--out assignment]
-                            [--config nbgrader_config.py] [--course-dir DIR] [-v]
+    python -m autograder release [--source solutions] [--out assignment]
+                                 [--config nbgrader_config.py] [--course-dir DIR] [-v]
+
+(``python -m release.build``, the old spelling, still works for one release.)
 
 What it does, in order:
 
@@ -36,8 +38,9 @@ import sys
 import tempfile
 import time
 
+from autograder.facts import PACKAGE, ROOT as REPO
+
 ASSIGNMENT = "lab6"
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIG_NAME = "nbgrader_config.py"
 
 
@@ -122,7 +125,7 @@ def stage(source, course_dir, config_path, globs):
 def _alembic_on_path():
     """nbgrader runs the ``alembic`` command (from PATH) when it creates a gradebook.
 
-    ``.venv/bin/python -m release.build`` does not put ``.venv/bin`` on PATH,
+    ``.venv/bin/python -m autograder release`` does not put ``.venv/bin`` on PATH,
     so add the folder of this interpreter when ``alembic`` is not found.
     """
     if shutil.which("alembic") is None:
@@ -230,16 +233,16 @@ def _setup_logging(verbose):
         logger.propagate = False
 
 
-def main(argv=None):
-    p = argparse.ArgumentParser(prog="python -m release.build", description=__doc__.splitlines()[0])
+def main(argv=None, prog="python -m autograder release"):
+    p = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
     p.add_argument("--source", default="solutions", help="the instructor's version (default: solutions)")
     p.add_argument("--out", default="assignment", help="where the release goes, replaced (default: assignment)")
     p.add_argument("--config", default=os.path.join(REPO, CONFIG_NAME), help="the nbgrader configuration file")
     p.add_argument("--course-dir", help="keep the staged nbgrader course directory here (for nbgrader autograde)")
     p.add_argument("-v", "--verbose", action="store_true", help="show nbgrader's log")
     args = p.parse_args(argv)
-    if not os.path.isdir(os.path.join(args.source, "lab6_generative")):
-        print(f"error: {args.source}/lab6_generative not found", file=sys.stderr)
+    if not os.path.isdir(os.path.join(args.source, PACKAGE)):
+        print(f"error: {args.source}/{PACKAGE} not found", file=sys.stderr)
         return 2
     if not os.path.isfile(args.config):
         print(f"error: nbgrader configuration {args.config} not found", file=sys.stderr)
@@ -260,4 +263,7 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from autograder.tools import moved
+
+    moved("release.build")
+    sys.exit(main(prog="python -m release.build"))

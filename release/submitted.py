@@ -22,7 +22,6 @@ sandbox: prefer ``python -m autograder written``, which runs no student code
 line for bad arguments.
 """
 import argparse
-import csv
 import dataclasses
 import datetime
 import json
@@ -32,11 +31,12 @@ import shutil
 import stat
 import sys
 
+from autograder.facts import PACKAGE
+
 SKIP = {".git", ".github", ".grader", ".grader-private", "ci", "__pycache__", ".ipynb_checkpoints", "outputs",
         ".data", ".venv"}
 MB = 2**20
 DEFAULT_MAX_NOTEBOOK_MB = 20
-PACKAGE = "lab6_generative"
 # A student's folder name becomes nbgrader's student id: part of paths, of glob patterns and regular
 # expressions nbgrader builds from them, and of the formgrader's pages (printed there without escaping).
 UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f/\\<>&\"'`*?\[\]{}]")
@@ -69,20 +69,20 @@ def timestamp_text(pushed_at):
 
 def read_pushed(collected):
     """{student: pushed_at} from collect's manifest.csv in ``collected`` ({} without one); ValueError if unreadable."""
-    manifest = os.path.join(collected, "manifest.csv")
-    if not os.path.isfile(manifest):
-        return {}
+    from autograder.semester import manifest
+
     try:
-        with open(manifest, newline="", encoding="utf-8") as f:
-            return {row["student"]: row.get("pushed_at") or "" for row in csv.DictReader(f) if row.get("student")}
-    except (OSError, UnicodeDecodeError, csv.Error, KeyError) as err:
-        raise ValueError(f"cannot read {manifest}: {err}") from None
+        rows = manifest.read(collected)
+    except manifest.ManifestError as err:
+        raise ValueError(str(err)) from None
+    return {student: row.pushed_at for student, row in (rows or {}).items()}
 
 
 def plain(text, limit=160):
-    """``text`` (which may come from a student's file) as one short printable line."""
-    text = "".join(c if c.isprintable() else "?" for c in " ".join(str(text).split()))
-    return text if len(text) <= limit else text[:limit - 3] + "..."
+    """``text`` (which may come from a student's file) as one short printable line (``text.one_line``)."""
+    from autograder.text import one_line
+
+    return one_line(text, limit)
 
 
 def _mb(n):
@@ -203,10 +203,9 @@ def _write_if_changed(path, data):
                 return False
     except OSError:
         pass
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "wb") as f:
-        f.write(data)
-    os.replace(tmp, path)
+    from autograder.files import write_bytes
+
+    write_bytes(path, data)
     return True
 
 
@@ -278,8 +277,8 @@ def lay_out(collected, course_dir, assignment="lab6"):
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m release.submitted", description=__doc__.splitlines()[0])
     parser.add_argument("collected", help="collect's --out folder: one folder per student")
-    parser.add_argument("--course-dir", required=True, help="the nbgrader course folder (python -m release.build "
-                                                            "--course-dir DIR makes one)")
+    parser.add_argument("--course-dir", required=True, help="the nbgrader course folder (python -m autograder "
+                                                            "release --course-dir DIR makes one)")
     parser.add_argument("--assignment", default="lab6")
     args = parser.parse_args(argv)
     if not os.path.isdir(args.collected):
@@ -287,7 +286,7 @@ def main(argv=None):
         return 2
     if not os.path.isdir(os.path.join(args.course_dir, "source", args.assignment)):
         print(f"error: {args.course_dir} has no source/{args.assignment}/: make it with "
-              f"`python -m release.build --course-dir {args.course_dir}`", file=sys.stderr)
+              f"`python -m autograder release --course-dir {args.course_dir}`", file=sys.stderr)
         return 2
     try:
         students = lay_out(args.collected, args.course_dir, args.assignment)

@@ -22,7 +22,7 @@ def register(subparsers):
     from autograder.cli import add_sandbox_option
     from autograder.audit import equivalent, submissions
     p = subparsers.add_parser(
-        "audit", help="mutation-test the checks (and grade the catalogues of tests/submissions/)",
+        "audit", help="mutation-test the checks (and grade the catalogues of autograder/audit/catalogues/)",
         description="Grade machine-made mutants of every function with a solution region, and the "
                     "catalogued correct and buggy submissions; report which checks catch what.")
     p.add_argument("--jobs", type=int, default=max(1, os.cpu_count() or 1), metavar="N",
@@ -35,7 +35,7 @@ def register(subparsers):
                    help="grade a deterministic, stratified sample of N mutants (default: all)")
     p.add_argument("--function", action="append", dest="functions", metavar="NAME",
                    help="mutate only this function; repeatable")
-    p.add_argument("--no-catalogues", action="store_true", help="do not grade tests/submissions/")
+    p.add_argument("--no-catalogues", action="store_true", help="do not grade autograder/audit/catalogues/")
     p.add_argument("--all-checks", action="store_true",
                    help="grade every mutant with every check, even checks that never call its function")
     p.add_argument("--grade-equivalents", action="store_true",
@@ -44,7 +44,7 @@ def register(subparsers):
     p.add_argument("--release", default=submissions.RELEASE, metavar="DIR",
                    help="the student release the submissions are built from (default: assignment/)")
     p.add_argument("--catalogues", default=submissions.CATALOGUES, metavar="DIR",
-                   help="correct.yml, alternatives.yml, bugs.yml (default: tests/submissions/)")
+                   help="correct.yml, alternatives.yml, bugs.yml (default: autograder/audit/catalogues/)")
     p.add_argument("--equivalent", default=equivalent.PATH, metavar="FILE",
                    help="the reviewed equivalent mutants (default: autograder/audit/equivalent.yml)")
     p.add_argument("--rubric", metavar="FILE", help="the rubric (default: grading.yml of this repository)")

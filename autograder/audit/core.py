@@ -42,6 +42,7 @@ import time
 
 from autograder import rubric as rubric_mod
 from autograder.errors import UsageError
+from autograder.facts import PACKAGE
 from autograder.audit import (
     equivalent as equivalent_mod,
     mutants as mutants_mod,
@@ -59,7 +60,6 @@ TEACHING = ("wrong", "raised", "not_implemented", "timeout", "crashed", "bad_res
 # usable, the time budget ran out, a test did not run, the grader failed.  A shared grade with one of these
 # (or an internal error) is graded again as two submissions.
 DISTURBING = ("timeout", "crashed", "bad_result", "import_failed", "not_run", "internal")
-FULL_WEIGHT, ONE_CHECK_WEIGHT = 3.0, 1.0
 
 
 @dataclasses.dataclass

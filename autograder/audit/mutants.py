@@ -24,6 +24,7 @@ from cosmic_ray.ast import ast_nodes, get_ast
 from cosmic_ray.mutating import mutate_code
 
 from autograder.audit import operators
+from autograder.facts import PACKAGE
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 
@@ -69,7 +70,7 @@ class Target:
     source: str
 
 
-def targets(reference_dir, package="lab6_generative"):
+def targets(reference_dir, package=PACKAGE):
     """Every function of the reference package with a ### BEGIN SOLUTION region, in file order."""
     found = []
     folder = os.path.join(reference_dir, package)
@@ -153,7 +154,7 @@ def _within(pos, target):
     return target.first <= line <= target.last
 
 
-def generate(reference_dir, functions=None, package="lab6_generative"):
+def generate(reference_dir, functions=None, package=PACKAGE):
     """(mutants, skipped) for the reference in ``reference_dir``.
 
     ``functions`` restricts to those function names.  ``skipped`` counts the

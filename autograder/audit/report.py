@@ -12,7 +12,9 @@ Every file is written to a temporary name and renamed into place.
 """
 import json
 import os
-import tempfile
+
+from autograder.files import atomic, write_text
+from autograder.text import one_line
 
 CELL = {"killed": "X", "weak": "w", "passed": ".", "unreached": "-"}
 STATUS_WORD = {"killed": "killed", "survived": "**SURVIVED**", "weak": "**killed without a teaching message**",
@@ -43,11 +45,7 @@ def write(audit, out):
 
 
 def _atomic(path, text):
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
+    write_text(path, text)
     return path
 
 
@@ -56,8 +54,7 @@ def _code(text):
 
 
 def _cell_text(text, limit=160):
-    text = " ".join((text or "").split()).replace("|", "\\|")
-    return text if len(text) <= limit else text[:limit - 1] + "…"
+    return one_line(text, limit).replace("|", "\\|")
 
 
 def markdown(audit):
@@ -140,7 +137,7 @@ def markdown(audit):
         lines += [f"- {e['function']}: {_code(e['before'])} -> {_code(e['after'])}" for e in eq["stale"]]
 
     cat = audit["catalogues"]
-    lines += ["", "## Catalogues (tests/submissions/)", ""]
+    lines += ["", "## Catalogues (autograder/audit/catalogues/)", ""]
     if cat is None:
         lines.append("Not run (--no-catalogues).")
     else:
@@ -207,12 +204,9 @@ def _png(audit, path):
     fig.suptitle(f"Mutation score {s['percent']:g}% ({s['killed']}/{s['non_equivalent']} non-equivalent "
                  "mutants killed)", fontsize=11)
     fig.tight_layout()
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-", suffix=".png")
-    os.close(fd)
-    fig.savefig(tmp, dpi=110, metadata={"Software": None})
+    with atomic(path, suffix=".png") as tmp:
+        fig.savefig(tmp, dpi=110, metadata={"Software": None})
     plt.close(fig)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
     return path
 
 
@@ -221,10 +215,7 @@ def _session(audit, path):
     from cosmic_ray.work_db import WorkDB, use_db
     from cosmic_ray.work_item import MutationSpec, TestOutcome, WorkItem, WorkResult, WorkerOutcome
 
-    tmp = path + ".tmp"
-    if os.path.exists(tmp):
-        os.remove(tmp)
-    with use_db(tmp, WorkDB.Mode.create) as db:
+    with atomic(path) as tmp, use_db(tmp, WorkDB.Mode.create) as db:
         items, outcomes = [], []
         for r in audit["mutant_results"]:
             spec = MutationSpec(module_path=os.path.join(audit["reference"], r["path"]),
@@ -244,5 +235,4 @@ def _session(audit, path):
         db.add_work_items(items)
         for job_id, result in outcomes:
             db.set_result(job_id, result)
-    os.replace(tmp, path)
     return path

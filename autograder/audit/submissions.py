@@ -3,7 +3,7 @@
 A submission is a copy of the release's package (``assignment/lab6_generative``)
 in which each ``# YOUR CODE HERE`` stub is replaced, the way a student would:
 
-- ``bodies``: function name -> body (the catalogues in tests/submissions/:
+- ``bodies``: function name -> body (the catalogues in autograder/audit/catalogues/:
   correct.yml, alternatives.yml, bugs.yml, hostile.yml); a stub without a
   body gets the reference body of correct.yml, unless ``stubs`` is set;
 - ``defs``: function name -> a whole ``def`` (signature, docstring and body),
@@ -20,11 +20,9 @@ import shutil
 
 import yaml
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-PACKAGE = "lab6_generative"
-RELEASE = os.path.join(ROOT, "assignment")
-REFERENCE = os.path.join(ROOT, "solutions")
-CATALOGUES = os.path.join(ROOT, "tests", "submissions")
+from autograder.facts import ASSIGNMENT_DIR as RELEASE, PACKAGE, ROOT, SOLUTIONS_DIR as REFERENCE  # noqa: F401
+
+CATALOGUES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "catalogues")   # the audit's input
 STUB = "    # YOUR CODE HERE\n    raise NotImplementedError()\n"
 
 

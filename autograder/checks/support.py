@@ -136,14 +136,6 @@ def raised(info):
     return f"{info.get('type')}: {message}" if message else str(info.get("type"))
 
 
-def number_of(desc, what):
-    """The float value of a returned number, or an AssertionError."""
-    if not desc.get("is_real"):
-        raise AssertionError(f"it must return a real number (a Python float, say): {what} returned "
-                             f"{desc.get('type')} {desc.get('repr')}")
-    return desc["value"]
-
-
 def untouched(out, mu, logvar, what):
     """Assert the probe's inputs came back unmodified."""
     for name, sent, after in (("mu", mu, out["mu_after"]), ("logvar", logvar, out["logvar_after"])):

@@ -19,9 +19,7 @@ before the box is deleted and any report is written.
 When the grader runs as root and ``AUTOGRADER_WORKER_USER`` names an account,
 the worker runs as that account.
 """
-import ctypes
 import os
-import pwd
 import secrets
 import select
 import signal
@@ -32,7 +30,6 @@ import time
 from autograder import sandbox
 from autograder.grading import wire
 
-PR_SET_CHILD_SUBREAPER = 36
 SCRATCH_CHECK_SECONDS = 0.2
 BOOTSTRAP = (
     "import sys; sys.path[:] = [p for p in sys.path if p not in ('', '.')]; "
@@ -88,15 +85,6 @@ def _environment(scratch, worker_id):
     }
 
 
-def worker_account():
-    """(uid, gid) to run the worker as, or None: AUTOGRADER_WORKER_USER, honoured only for root."""
-    name = os.environ.get("AUTOGRADER_WORKER_USER")
-    if not name or os.geteuid() != 0:
-        return None
-    entry = pwd.getpwnam(name)
-    return entry.pw_uid, entry.pw_gid
-
-
 _subreaper = []
 
 
@@ -104,8 +92,10 @@ def become_subreaper():
     """Adopt the orphans of our workers (Linux), so that a double-forked process cannot hide."""
     if not _subreaper:
         try:
-            libc = ctypes.CDLL(None, use_errno=True)
-            _subreaper.append(libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0)
+            from autograder.sandbox import confine
+
+            confine.prctl(confine.PR_SET_CHILD_SUBREAPER, 1)
+            _subreaper.append(True)
         except (OSError, AttributeError):
             _subreaper.append(False)
     return _subreaper[0]
@@ -243,7 +233,7 @@ class Worker:
         self.worker_id = secrets.token_hex(8)
         self._lock = threading.Lock()
         self._finished = False
-        account = worker_account()
+        account = sandbox.worker_account()
         as_user = {}
         if account:
             os.chown(self.box.host_scratch, *account)

@@ -31,7 +31,7 @@ import pkgutil
 
 from autograder.errors import UsageError
 from autograder.results import MESSAGE_LIMIT
-from autograder.text import encodable
+from autograder.files import write_text   # noqa: F401 - reporters.write_text: grade_all's name for it
 
 REGISTRY = {}
 
@@ -43,14 +43,12 @@ class Reporter:
     name: str
     write: object
     default: str = None     # the destination when none is given (None: the reporter's own choice)
-    help: str = ""
 
 
 def register(name, default=None):
     """Decorator: register ``write(result, destination)`` under ``name``."""
     def decorate(write):
-        doc = (write.__doc__ or "").strip()
-        REGISTRY[name] = Reporter(name, write, default, doc.splitlines()[0] if doc else "")
+        REGISTRY[name] = Reporter(name, write, default)
         return write
     return decorate
 
@@ -142,31 +140,6 @@ def write_json(path, data):
     pipe) is written in place: renaming over it would replace the device.
     Non-ASCII text is written as UTF-8, not escaped; a surrogate (an
     undecodable byte of a student's text) cannot be, and is written as
-    U+FFFD (see ``write_text``), so the file is always valid UTF-8.
+    U+FFFD (see ``files.write_text``), so the file is always valid UTF-8.
     """
     write_text(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
-
-
-def write_text(path, text, newline=None):
-    """Write ``text`` to ``path`` atomically (temporary file + rename), devices and pipes in place.
-
-    The file is valid UTF-8 whatever ``text`` holds: surrogates are written as U+FFFD.
-    ``newline`` is ``open``'s (``""`` for CSV text, whose line ends are its own).
-    """
-    path = os.fspath(path)
-    text = encodable(text)
-    if os.path.exists(path) and not os.path.isfile(path):
-        with open(path, "w", encoding="utf-8", newline=newline) as f:
-            f.write(text)
-        return
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    tmp = f"{path}.tmp"
-    try:
-        with open(tmp, "w", encoding="utf-8", newline=newline) as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise

@@ -12,6 +12,7 @@ import os
 import subprocess
 import time
 
+from autograder import facts
 from autograder.reporters import register, write_json
 
 SCHEMA = "classroom50/result/v1"
@@ -47,7 +48,7 @@ def to_dict(result, env=None):
     return data
 
 
-@register("classroom50", default="result.json")
+@register("classroom50", default=facts.CLASSROOM50_FILE)
 def write(result, destination, env=None):
     """Classroom 50's result.json (one row per rubric check)."""
     write_json(destination, to_dict(result, env))

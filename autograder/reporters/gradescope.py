@@ -14,6 +14,7 @@ characters or terminal escapes.
 """
 import json
 
+from autograder import facts
 from autograder.text import clean
 from autograder.reporters import public_tests, register, score_text, write_json
 
@@ -62,7 +63,7 @@ def to_dict(result):
     return data
 
 
-@register("gradescope", default="results.json")
+@register("gradescope", default=facts.GRADESCOPE_FILE)
 def write(result, destination):
     """Gradescope's results.json."""
     write_json(destination, to_dict(result))

@@ -7,11 +7,11 @@ It keeps the submission's text as it was, except that a surrogate (an
 undecodable byte) is stored as U+FFFD: the file is always valid UTF-8.
 Whoever shows the text makes it safe for their surface (``autograder.text``).
 """
-from autograder import results
+from autograder import facts, results
 from autograder.reporters import register, write_json
 
 
-@register("result", default="autograder-result.json")
+@register("result", default=facts.RESULT_FILE)
 def write(result, destination):
     """The Result as versioned JSON (schema lab6-autograder/result)."""
     write_json(destination, results.to_dict(result))

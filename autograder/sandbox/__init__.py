@@ -39,15 +39,15 @@ import time
 
 from autograder.sandbox import safefs
 from autograder.errors import UsageError
+from autograder.facts import PACKAGE, SANDBOX_VAR, WORKER_USER_VAR
 
 MECHANISMS = ("bwrap", "landlock", "none")
-ENV_VAR = "AUTOGRADER_SANDBOX"
+ENV_VAR = SANDBOX_VAR
 DESCRIPTIONS = {
     "bwrap": "bubblewrap sandbox (namespaces: no host files, processes or network)",
     "landlock": "Landlock + seccomp sandbox (no host files, processes or network)",
     "none": "NOT SANDBOXED (resource limits only)",
 }
-PACKAGE = "lab6_generative"
 GRADER_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))   # the autograder package
 # What the worker runs, relative to the package: copied into each box (subpackages get an empty
 # __init__.py there, so that importing them inside the box runs nothing else of the grader's).
@@ -95,15 +95,23 @@ def bwrap_binary():
         return shutil.which("bwrap")
 
 
-def _as_worker():
-    """subprocess keywords that run a probe as the account the worker will use (AUTOGRADER_WORKER_USER)."""
-    name = os.environ.get("AUTOGRADER_WORKER_USER")
+def worker_account():
+    """(uid, gid) to run the worker as, or None: $AUTOGRADER_WORKER_USER, honoured only for root."""
+    name = os.environ.get(WORKER_USER_VAR)
     if not name or os.geteuid() != 0:
-        return {}
+        return None
     import pwd
 
     entry = pwd.getpwnam(name)
-    return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
+    return entry.pw_uid, entry.pw_gid
+
+
+def _as_worker():
+    """subprocess keywords that run a probe as the account the worker will use (``worker_account``)."""
+    account = worker_account()
+    if account is None:
+        return {}
+    return {"user": account[0], "group": account[1], "extra_groups": []}
 
 
 def _probe_bwrap():
@@ -467,9 +475,9 @@ def harden_grader():
     the grader's environment (tokens) or memory.
     """
     try:
-        import ctypes
+        from autograder.sandbox import confine
 
-        ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE, 0
+        confine.prctl(confine.PR_SET_DUMPABLE, 0)
     except (OSError, AttributeError):  # not Linux
         pass
 

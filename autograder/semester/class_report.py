@@ -29,8 +29,11 @@ import math
 import os
 import re
 
+from autograder import facts
+from autograder.errors import UsageError
+from autograder.files import write_text
 from autograder.semester import final_grades
-from autograder.submission import PACKAGE
+from autograder.facts import PACKAGE
 from autograder.text import clean, markdown, one_line
 
 TOP_MESSAGES = 3
@@ -93,6 +96,12 @@ CONSEQUENCES = {"missing": "score 0, not counted above",
                 "internal error": "no score yet (an empty row), graded again by the next run",
                 "grader failed": "no score yet (an empty row), graded again by the next run"}
 REASON_LIMIT = 300
+
+# grades.csv's columns by name, as written here and read by export and feedback: LEADING, one column per
+# rubric check (its id), ISOLATION, then final_grades.extra_header's (WRITTEN ... FINAL) when known, REASON.
+STUDENT, STATUS, SCORE, ISOLATION, REASON = "student", "status", "score", "isolation", "reason"
+LEADING = (STUDENT, STATUS, SCORE)
+WRITTEN, WRITTEN_STATUS, MINUTES_LATE, LATE_PENALTY, FINAL = final_grades.EXTRA_COLUMNS
 NO_PACKAGE_REASON = f"no {PACKAGE}/ folder in the submission (at the top or one folder down)"
 
 
@@ -146,8 +155,6 @@ def write(out_dir, students, rubric, statuses, manifest=None, written_scores=Non
     the mean, the pass rates and the histogram; missing students (nothing collected: a 0 in
     grades.csv) and those the grader failed on (an empty row) are listed apart, with the reason.
     """
-    from autograder import reporters
-
     reasons = reasons or {}
     passed = collections.Counter()        # check id -> students with full points
     messages = collections.defaultdict(collections.Counter)
@@ -155,7 +162,7 @@ def write(out_dir, students, rubric, statuses, manifest=None, written_scores=Non
     state, stored, points_of, isolation_of, autograded = {}, {}, {}, {}, {}
     for name in students:
         result = stored[name] = (results or {}).get(name) or \
-            _stored(os.path.join(out_dir, "students", name, "autograder-result.json"))
+            _stored(os.path.join(out_dir, "students", name, facts.RESULT_FILE))
         status = _status(statuses.get(name), result)
         state[name] = status
         points, failures = _points(result, rubric) if result is not None else (None, [])
@@ -195,15 +202,14 @@ def write(out_dir, students, rubric, statuses, manifest=None, written_scores=Non
     extra = final_grades.extra_header(rubric, manifest, written_scores)
     table = io.StringIO(newline="")
     writer = csv.writer(table)
-    writer.writerow(["student", "status", "score"] + [c.id for c in rubric.checks] + ["isolation"] + extra
-                    + ["reason"])
+    writer.writerow(list(LEADING) + [c.id for c in rubric.checks] + [ISOLATION] + extra + [REASON])
     for name in students:
         points = points_of[name]
         cells = [autograded[name] if points is not None else ""]
         cells += [points[c.id] if points is not None else "" for c in rubric.checks]
         writer.writerow([clean(name), state[name]] + cells + [isolation_of[name]]
                         + final_grades.extra_cells(finals[name], extra) + [one_line(why.get(name, ""), REASON_LIMIT)])
-    reporters.write_text(os.path.join(out_dir, "grades.csv"), table.getvalue(), newline="")
+    write_text(os.path.join(out_dir, facts.GRADES_FILE), table.getvalue(), newline="")
 
     mean = sum(totals) / len(totals) if totals else 0.0
     _plots(out_dir, totals, rubric, passed, len(counted))
@@ -233,7 +239,7 @@ def write(out_dir, students, rubric, statuses, manifest=None, written_scores=Non
         lines += [f"- {markdown(name)} ({state[name]}): "
                   f"{markdown(one_line(why.get(name), REASON_LIMIT).rstrip('. ') or '-')}; "
                   f"{CONSEQUENCES[state[name]]}." for name in apart]
-    reporters.write_text(os.path.join(out_dir, "report.md"), "\n".join(lines) + "\n")
+    write_text(os.path.join(out_dir, facts.REPORT_FILE), "\n".join(lines) + "\n")
     return {"mean": mean, "graded": graded, "counted": len(counted), "missing": tally["missing"]}
 
 
@@ -298,3 +304,26 @@ def _plots(out_dir, totals, rubric, passed, graded):
     ax.barh(ids[::-1], rates[::-1], color="tab:green")
     ax.set(xlim=(0, 100), xlabel="% of students with full points", title="Pass rate per check")
     fig.savefig(os.path.join(out_dir, "checks.png"), dpi=100)
+
+
+def read_grades(grades_dir):
+    """(header, {student: row}) of GRADES_DIR/grades.csv as ``write`` makes it: its columns by their names.
+
+    UsageError, one sentence, when the file is missing or unreadable, or lacks a column of ``LEADING``
+    (it is not grade-all's grades.csv).
+    """
+    path = os.path.join(grades_dir, facts.GRADES_FILE)
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            reader = csv.DictReader(f)
+            rows = list(reader)
+            header = list(reader.fieldnames or [])
+    except FileNotFoundError:
+        raise UsageError(f"{path} not found: run grade-all with --out {grades_dir} first") from None
+    except (OSError, UnicodeDecodeError, csv.Error) as err:
+        raise UsageError(f"cannot read {path}: {err}") from None
+    missing = [column for column in LEADING if column not in header]
+    if missing:
+        raise UsageError(f"{path} has no {' and no '.join(missing)} column (grade-all's grades.csv starts with "
+                         f"{', '.join(LEADING)}): give grade-all's --out folder")
+    return header, {row[STUDENT]: row for row in rows}

@@ -60,14 +60,12 @@ import threading
 import time
 import urllib.parse
 
-from autograder.semester import github_activity
+from autograder.semester import github_activity, manifest
+from autograder.semester.manifest import COLUMNS, COMMIT_DATE, GITHUB_PUSH
 from autograder.errors import UsageError
+from autograder.text import number
 
-MANIFEST = "manifest.csv"
-COLUMNS = ("student", "repo", "branch", "commit", "pushed_at", "deadline", "minutes_late", "on_time",
-           "time_source", "problems")
 DEFAULT_TIMEOUT = 300.0
-GITHUB_PUSH, COMMIT_DATE = "github-push", "commit-date"
 PARTIAL = ".partial-"      # clones in progress: OUT/.partial-<student>, renamed when complete
 # Files and folders one checkout may hold (a rubric's limits.repository_files, when it has one, instead).
 MAX_REPOSITORY_ENTRIES = 50_000
@@ -177,8 +175,8 @@ def check_name(name, where):
     if "/" in name or "\\" in name or name.startswith(".") or any(ord(c) < 32 or ord(c) == 127 for c in name):
         raise UsageError(f"{where}: student {name!r} cannot be a folder name (no '/', '\\', control characters "
                          f"or leading '.')")
-    if name.lower() == MANIFEST or len(name.encode()) > 200:
-        raise UsageError(f"{where}: student {name!r} cannot be a folder name next to {MANIFEST}")
+    if name.lower() == manifest.FILE or len(name.encode()) > 200:
+        raise UsageError(f"{where}: student {name!r} cannot be a folder name next to {manifest.FILE}")
 
 
 def is_url(repo):
@@ -503,7 +501,7 @@ def github_times(git, cwd, url, branch, tip, owner, repo, settings):
 
 
 def collect_student(entry, settings):
-    """The manifest row of one student; never raises."""
+    """The manifest row (``manifest.Row``) of one student; never raises."""
     row = dict.fromkeys(COLUMNS, "")
     row.update(student=entry.student, repo=mask(entry.repo), deadline=_iso(entry.deadline))
     problems = []
@@ -514,7 +512,7 @@ def collect_student(entry, settings):
     except Exception as err:  # noqa: BLE001 - one student's surprise must not stop the class
         problems.insert(0, f"internal error: {type(err).__name__}: {mask(str(err))[:200]}")
     row["problems"] = "; ".join(problems)
-    return row
+    return manifest.Row.parse(row)
 
 
 def _collect(entry, settings, row, problems):
@@ -590,7 +588,7 @@ def _collect_into(entry, settings, row, problems, partial):
         git("clean", "-ffdxq", cwd=work)
         late = max(0.0, (when - entry.deadline).total_seconds() / 60)
         row.update(commit=commit, pushed_at=_iso(when.astimezone(datetime.timezone.utc)),
-                   minutes_late=_number(late), on_time="yes" if late * 60 <= settings.grace.total_seconds() else "no")
+                   minutes_late=_tenths(late), on_time="yes" if late * 60 <= settings.grace.total_seconds() else "no")
         problems.extend(_odd_entries(git, work, commit))
     else:
         git("read-tree", "--empty", cwd=work)        # nothing to grade: an empty working tree
@@ -672,49 +670,28 @@ def _iso(value):
     return value.isoformat(timespec="seconds")
 
 
-def _number(value):
-    value = round(value, 1)
-    return str(int(value)) if value == int(value) else f"{value:.1f}"
+def _tenths(value):
+    return number(value, 1)
 
 
 def _days(delta):
     """A duration as people say it: 15 minutes, 26.5 hours, 5 days."""
     minutes = delta.total_seconds() / 60
     if abs(minutes) < 120:
-        return f"{_number(minutes)} minutes"
-    return f"{_number(minutes / 60)} hours" if abs(minutes) < 48 * 60 else f"{_number(minutes / 1440)} days"
+        return f"{_tenths(minutes)} minutes"
+    return f"{_tenths(minutes / 60)} hours" if abs(minutes) < 48 * 60 else f"{_tenths(minutes / 1440)} days"
 
 
 # ---------------------------------------------------------------- the class
 
-def write_manifest(out, rows):
-    """OUT/manifest.csv, atomically (a temporary file in OUT, then a rename)."""
-    tmp = os.path.join(out, f".{MANIFEST}.{os.getpid()}.tmp")
-    if os.path.lexists(tmp):
-        os.unlink(tmp)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(fd, "w", newline="", encoding="utf-8") as f:
-            writer = csv.DictWriter(f, fieldnames=COLUMNS)
-            writer.writeheader()
-            writer.writerows(rows)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, os.path.join(out, MANIFEST))
-    except BaseException:
-        if os.path.lexists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def _describe(row):
-    if not row["commit"]:
-        return f"not collected: {row['problems']}"
-    late = ("on time" if row["minutes_late"] == "0" else f"{row['minutes_late']} min late"
-            + (", within the grace period" if row["on_time"] == "yes" else ""))
-    verb = "pushed" if row["time_source"] == GITHUB_PUSH else "committed"
-    text = f"{row['commit'][:10]} {verb} {row['pushed_at']} ({row['time_source']}), {late}"
-    return text + (f"; {row['problems']}" if row["problems"] else "")
+    if not row.commit:
+        return f"not collected: {row.problems}"
+    late = ("on time" if not row.minutes_late else f"{_tenths(row.minutes_late)} min late"
+            + (", within the grace period" if row.on_time else ""))
+    verb = "pushed" if row.time_source == GITHUB_PUSH else "committed"
+    text = f"{row.commit[:10]} {verb} {row.pushed_at} ({row.time_source}), {late}"
+    return text + (f"; {row.problems}" if row.problems else "")
 
 
 def _api_settings(args):
@@ -769,23 +746,23 @@ def run_collect(args):
         for done, future in enumerate(concurrent.futures.as_completed(futures), 1):
             row = future.result()
             rows.append(row)
-            print(f"[{done}/{len(entries)}] {row['student']}: {_describe(row)}", flush=True)
+            print(f"[{done}/{len(entries)}] {row.student}: {_describe(row)}", flush=True)
     except KeyboardInterrupt:
         stop_all()
         pool.shutdown(wait=True, cancel_futures=True)
         print("interrupted: no manifest written; run the same command again to resume", file=sys.stderr)
         return 130
     pool.shutdown()
-    rows.sort(key=lambda r: r["student"])
-    write_manifest(settings.out, rows)
+    rows.sort(key=lambda r: r.student)
+    manifest.write(settings.out, rows)
 
-    collected = [r for r in rows if r["commit"]]
-    late = [r for r in collected if r["on_time"] != "yes"]
-    troubled = [r["student"] for r in rows if r["problems"]]
-    sources = {s: sum(r["time_source"] == s for r in collected) for s in (GITHUB_PUSH, COMMIT_DATE)}
+    collected = [r for r in rows if r.commit]
+    late = [r for r in collected if not r.on_time]
+    troubled = [r.student for r in rows if r.problems]
+    sources = {s: sum(r.time_source == s for r in collected) for s in (GITHUB_PUSH, COMMIT_DATE)}
     print(f"Collected {len(collected)} of {len(rows)} into {shown}/ ({len(collected) - len(late)} on time, "
           f"{len(late)} late; times: {sources[GITHUB_PUSH]} GitHub push, {sources[COMMIT_DATE]} commit date); "
-          f"wrote {os.path.join(shown, MANIFEST)}")
+          f"wrote {os.path.join(shown, manifest.FILE)}")
     if troubled:
         print(f"{len(troubled)} with problems (see the problems column): {', '.join(troubled)}", file=sys.stderr)
     known = {e.student for e in entries}

@@ -51,7 +51,6 @@ backticks in it (``text.clean``-ed), and every other string from a file is
 ``text.markdown``.  Bad arguments: one sentence, exit 2.
 """
 import concurrent.futures
-import csv
 import dataclasses
 import datetime
 import os
@@ -61,12 +60,13 @@ import sys
 import tempfile
 import time
 
+from autograder.facts import RESULT_FILE
+from autograder.semester import manifest
 from autograder.errors import UsageError
-from autograder.text import clean, markdown, one_line
+from autograder.text import clean, markdown, number, one_line
 
 BRANCH = "feedback"
 FILE = "FEEDBACK.md"
-RESULT_FILE = "autograder-result.json"     # as grade_all.RESULT_FILE (not imported: it imports the engine's world)
 DEFAULT_TIMEOUT = 120.0
 MESSAGE_LIMIT = 4000                        # characters of one message, note or comment in a file
 IDENTITY = {"GIT_AUTHOR_NAME": "Lab 6 autograder", "GIT_AUTHOR_EMAIL": "autograder@feedback.invalid",
@@ -115,12 +115,6 @@ def fenced(text, limit=MESSAGE_LIMIT):
     return f"{fence}text\n{body}\n{fence}"
 
 
-def number(value):
-    """87, 86.5, 86.25: a score as people write it."""
-    value = float(value)
-    return str(int(value)) if value == int(value) else f"{value:.2f}".rstrip("0")
-
-
 # ---------------------------------------------------------------- what is known about the class
 
 @dataclasses.dataclass(frozen=True)
@@ -146,20 +140,10 @@ class Student:
 
 
 def read_grades(grades_dir):
-    """(header, {student: row}) of GRADES_DIR/grades.csv; UsageError when it cannot be read."""
-    path = os.path.join(grades_dir, "grades.csv")
-    try:
-        with open(path, newline="", encoding="utf-8") as f:
-            reader = csv.DictReader(f)
-            rows = list(reader)
-            header = list(reader.fieldnames or [])
-    except FileNotFoundError:
-        raise UsageError(f"{path} not found: run grade-all with --out {grades_dir} first") from None
-    except (OSError, UnicodeDecodeError, csv.Error) as err:
-        raise UsageError(f"cannot read {path}: {err}") from None
-    if "student" not in header or "score" not in header:
-        raise UsageError(f"{path} has no student and score columns: is it grade-all's grades.csv?")
-    return header, {row["student"]: row for row in rows}
+    """(header, {student: row}) of GRADES_DIR/grades.csv (``class_report.read_grades``)."""
+    from autograder.semester import class_report
+
+    return class_report.read_grades(grades_dir)
 
 
 def read_answers(path, assignment, students):
@@ -237,13 +221,13 @@ def load_class(args):
     if not os.path.isdir(os.path.join(args.grades, "students")):
         raise UsageError(f"{args.grades} has no students/ folder: is it grade-all's --out folder?")
 
-    manifest = None
+    listed = None
     if args.collected:
         if not os.path.isdir(args.collected):
             raise UsageError(f"--collected {args.collected} does not exist")
-        manifest = final_grades.read_manifest(args.collected)
-        if manifest is None:
-            raise UsageError(f"--collected {args.collected} has no {final_grades.MANIFEST}: give collect's --out folder")
+        listed = manifest.read(args.collected)
+        if listed is None:
+            raise UsageError(f"--collected {args.collected} has no {manifest.FILE}: give collect's --out folder")
         if "minutes_late" not in header:
             raise UsageError(f"grades.csv has no late columns: grade-all did not read {args.collected}'s manifest; "
                              f"run grade-all on {args.collected} first")
@@ -272,7 +256,7 @@ def load_class(args):
 
         now = datetime.datetime.now(datetime.timezone.utc)   # extensions are collect's business, not ours
         roster = {entry.student: entry for entry in collect.read_roster(args.roster, now)}
-    return Class(args.grades, os.path.abspath(args.out), rubric, header, grades, manifest,
+    return Class(args.grades, os.path.abspath(args.out), rubric, header, grades, listed,
                  args.collected, answers, roster)
 
 
@@ -329,10 +313,9 @@ def _manifest_changed(manifest_row, row):
     listed = (row.get("minutes_late") or "").strip()
     if manifest_row is None:   # a folder grade-all found next to the collected ones: no lateness was known
         return "collect's manifest no longer lists this student: run grade-all again" if listed else None
-    commit = (manifest_row.get("commit") or "").strip()
-    now = (manifest_row.get("minutes_late") or "").strip()
+    commit, now = manifest_row.commit or "", manifest_row.minutes_late
     if bool(commit) != bool(listed) or (
-            _is_number(listed) and (not _is_number(now) or abs(float(now) - float(listed)) > 0.01)):
+            _is_number(listed) and (now is None or abs(now - float(listed)) > 0.01)):
         return "collect's manifest changed since grade-all read it (collected again?): run grade-all again"
     return None
 
@@ -341,7 +324,7 @@ def _changed_since_graded(name, student_dir, known):
     """Why the collected folder no longer holds what was graded (one sentence), or None."""
     from autograder.semester import resume
     from autograder.sandbox import safefs
-    from autograder.submission import find_package
+    from autograder.submission import IN_A_STUDENT_FOLDER, find_package
 
     try:
         stamp = safefs.read_text(os.path.join(student_dir, resume.STAMP), 4096).split()
@@ -351,7 +334,7 @@ def _changed_since_graded(name, student_dir, known):
     why = (f"{os.path.join(known.collected, name)} changed since it was graded (collected again?): run grade-all "
            f"on {known.collected} again")
     try:
-        root = find_package(folder, max_depth=1, limits=known.rubric.limits)
+        root = find_package(folder, max_depth=IN_A_STUDENT_FOLDER, limits=known.rubric.limits)
         if root is None or not stamp:
             return why
         fingerprint, _ = resume.submission_fingerprint(root, known.rubric.limits)
@@ -367,21 +350,21 @@ def render(name, result, row, manifest_row, answers, known):
     final = float(row["final"]) if (row.get("final") or "").strip() else float(score)
     lines = [f"# Lab 6: feedback for {markdown(name)}", ""]
 
-    collected = manifest_row is not None and bool((manifest_row.get("commit") or "").strip())
+    collected = manifest_row is not None and bool(manifest_row.commit)
     facts = []
     if manifest_row is not None:
-        commit = (manifest_row.get("commit") or "").strip()
+        commit = manifest_row.commit or ""
         if collected:
             shown = f"`{commit}`" if _SHA.fullmatch(commit) else markdown(commit, 80)
             facts.append(f"- **Commit graded:** {shown}")
-            when = markdown(manifest_row.get("pushed_at"), 80)
-            how = ("pushed {} (GitHub's push time)" if manifest_row.get("time_source") == "github-push"
+            when = markdown(manifest_row.pushed_at, 80)
+            how = ("pushed {} (GitHub's push time)" if manifest_row.time_source == manifest.GITHUB_PUSH
                    else "committed {} (the commit's date)")
-            deadline = markdown(manifest_row.get("deadline"), 80)
+            deadline = markdown(manifest_row.deadline, 80)
             facts.append(f"- **When:** {how.format(when)}; your deadline: {deadline}")
         else:
             facts.append("- **Commit graded:** none: nothing was collected from your repository "
-                         f"({markdown(manifest_row.get('problems') or 'no repository', 400)})")
+                         f"({markdown(manifest_row.problems or 'no repository', 400)})")
     elif known.manifest is not None:
         facts.append("- **Commit graded:** not recorded (your folder is not in collect's manifest)")
     else:
@@ -546,7 +529,7 @@ def run_feedback(args):
     width = min(24, max(len(one_line(n, 24)) for n in names))
     print(f"Feedback for {len(names)} students into {args.out.rstrip('/') or '/'}/:")
 
-    from autograder.reporters import write_text
+    from autograder.files import write_text
 
     built, problems, seen = [], [], {}
     for name in names:
@@ -594,7 +577,8 @@ def run_feedback(args):
                     jobs[pool.submit(lambda: ("skipped", "no repository in the roster: nothing to push to; "
                                                          "send them their file yourself"))] = student.name
                     continue
-                commit = (known.manifest or {}).get(student.name, {}).get("commit") or ""
+                listed = (known.manifest or {}).get(student.name)
+                commit = (listed.commit or "") if listed is not None else ""
                 jobs[pool.submit(push, student.name, entry.url, student.text,
                                  commit if _SHA.fullmatch(commit) else "", args.timeout)] = student.name
             for done, future in enumerate(concurrent.futures.as_completed(jobs), 1):

@@ -16,15 +16,14 @@ what the semester knows besides:
 A student whose written answers are not all graded yet has no final grade
 (the column stays empty, and the class report lists them).
 """
-import csv
 import dataclasses
 import os
 
+from autograder.semester import manifest as manifest_mod
 from autograder.semester import written as written_mod
-from autograder.errors import UsageError
-from autograder.text import one_line
+from autograder.text import number, one_line
 
-MANIFEST = "manifest.csv"
+MANIFEST = manifest_mod.FILE
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,39 +40,26 @@ class Final:
 
 
 def read_manifest(submissions_dir):
-    """{student: manifest row} from SUBMISSIONS_DIR/manifest.csv, or None when there is none."""
-    path = os.path.join(submissions_dir, MANIFEST)
-    if not os.path.isfile(path):
-        return None
-    try:
-        with open(path, newline="", encoding="utf-8") as f:
-            rows = list(csv.DictReader(f))
-    except (OSError, UnicodeDecodeError, csv.Error) as err:
-        raise UsageError(f"cannot read {path}: {err}") from None
-    if rows and "student" not in rows[0]:
-        raise UsageError(f"{path} has no 'student' column: is it collect's manifest?")
-    return {row["student"]: row for row in rows}
+    """{student: manifest.Row} from SUBMISSIONS_DIR/manifest.csv, or None when there is none
+    (``manifest.read``; ManifestError, a UsageError, when it cannot be read)."""
+    return manifest_mod.read(submissions_dir)
 
 
 def nothing_collected(row):
-    """True when collect's manifest row says nothing was collected (no commit): the student is missing."""
-    return row is not None and "commit" in row and not (row.get("commit") or "").strip()
+    """True when collect's manifest row (a manifest.Row or None) says nothing was collected: the student is
+    missing."""
+    return row is not None and row.nothing_collected
 
 
 def missing_reason(row):
     """Why collect collected nothing, from the manifest's problems column (one clean line)."""
-    return one_line((row or {}).get("problems") or "", 300) or "no repository collected"
+    return one_line(row.problems if row is not None else "", 300) or "no repository collected"
 
 
 def _minutes_late(row):
     if row is None:
         return None
-    value = (row.get("minutes_late") or "").strip()
-    try:
-        return max(0.0, float(value)) if value else 0.0
-    except ValueError:
-        raise UsageError(f"manifest.csv: minutes_late of {row.get('student')!r} is not a number: {value!r}") \
-            from None
+    return row.minutes_late or 0.0
 
 
 def gradebook_path(rubric, override=None):
@@ -107,8 +93,11 @@ def combine(rubric, autograded, manifest=None, written_scores=None):
     return finals
 
 
+EXTRA_COLUMNS = ("written", "written_status", "minutes_late", "late_penalty", "final")
+
+
 def extra_header(rubric, manifest, written_scores):
-    """Columns grades.csv gets after the checks, depending on what is known."""
+    """Columns grades.csv gets after the checks (of ``EXTRA_COLUMNS``), depending on what is known."""
     header = []
     if written_scores is not None:
         header += ["written", "written_status"]
@@ -121,15 +110,9 @@ def extra_header(rubric, manifest, written_scores):
 
 def extra_cells(final, header):
     """The values of ``extra_header``'s columns for one student."""
-    values = {"written": _num(final.written), "written_status": final.written_status,
-              "minutes_late": _num(final.minutes_late), "late_penalty": _num(final.penalty if
+    values = {"written": number(final.written), "written_status": final.written_status,
+              "minutes_late": number(final.minutes_late), "late_penalty": number(final.penalty if
                                                                              final.minutes_late is not None else None),
-              "final": _num(final.final)}
+              "final": number(final.final)}
     return [values[column] for column in header]
 
-
-def _num(value):
-    if value is None:
-        return ""
-    value = float(value)
-    return int(value) if value == int(value) else round(value, 2)

@@ -37,19 +37,19 @@ import os
 import sys
 import time
 
-from autograder.grading.pool import Pool
-from autograder.semester import final_grades, resume, written
-from autograder import reporters, results, rubric as rubric_mod, sandbox
-from autograder.sandbox import safefs
-from autograder.semester.class_report import NO_PACKAGE_REASON
+from autograder import facts, files, reporters, results, rubric as rubric_mod, sandbox
 from autograder.cli import add_sandbox_option
 from autograder.errors import UsageError
+from autograder.grading.pool import Pool
 from autograder.reporters import result as stored
-from autograder.submission import PACKAGE, find_package
+from autograder.sandbox import safefs
+from autograder.semester import final_grades, manifest as manifest_mod, resume, written
+from autograder.semester.class_report import NO_PACKAGE_REASON
+from autograder.submission import IN_A_STUDENT_FOLDER, PACKAGE, find_package
 from autograder.text import one_line
 
-RESULT_FILE = "autograder-result.json"   # the stored Result of each student
-REPORT_FILE = "results.json"             # the same, in Gradescope's format, for people to read
+RESULT_FILE = facts.RESULT_FILE          # the stored Result of each student
+REPORT_FILE = facts.GRADESCOPE_FILE      # the same, in Gradescope's format, for people to read
 # What each student's grading came to (the progress lines; class_report turns them into grades.csv's
 # status column): "graded", "unchanged" (graded by an earlier run), and, with a zero or an empty row,
 # "missing" (on collect's manifest, nothing collected), "no package", "refused" (over a limit),
@@ -121,7 +121,7 @@ class ClassRun:
     def grader_fingerprint(self):
         """The grader's fingerprint (rubric, grader package, extra check folders): a change regrades everyone."""
         return resume.grader_fingerprint(self.rubric_path or rubric_mod.DEFAULT_PATH,
-                                         os.path.join(_repo_root(), "autograder"), self.checks_dirs)
+                                         facts.GRADER_DIR, self.checks_dirs)
 
 
 @dataclasses.dataclass
@@ -151,7 +151,7 @@ def scan_student(name, folder, run, grader):
     student_dir = os.path.join(run.out, "students", name)
     os.makedirs(student_dir, exist_ok=True)
     try:
-        root = find_package(folder, max_depth=1, limits=run.rubric.limits)
+        root = find_package(folder, max_depth=IN_A_STUDENT_FOLDER, limits=run.rubric.limits)
         if root is not None:
             fingerprint, scanned = resume.submission_fingerprint(root, run.rubric.limits)
     except (safefs.TooLarge, OSError) as err:
@@ -191,7 +191,7 @@ def finish_student(student, result, run):
         return student
     student.status, student.why = "graded", student.note
     if not student.only:
-        reporters.write_text(stamp_file, student.source + "\n")
+        files.write_text(stamp_file, student.source + "\n")
     return student
 
 
@@ -226,10 +226,10 @@ def not_collected(name, row, run):
     """
     student_dir = os.path.join(run.out, "students", name)
     os.makedirs(student_dir, exist_ok=True)
-    if final_grades.nothing_collected(row) or (row.get("problems") or "").strip() or "commit" not in row:
+    if row.nothing_collected or row.problems.strip() or row.commit is None:
         why = final_grades.missing_reason(row)
     else:
-        why = f"collect collected commit {one_line(row.get('commit'), 12)}, but its folder is not in {run.submissions}"
+        why = f"collect collected commit {one_line(row.commit, 12)}, but its folder is not in {run.submissions}"
     return Student(name, status="missing", why=why, result=_publish_zero(
         student_dir, results.nothing_to_grade(run.rubric, name, f"{name}: nothing was collected ({why}).")))
 
@@ -240,12 +240,8 @@ def _publish(student_dir, result):
     reporters.write(result, "gradescope", os.path.join(student_dir, REPORT_FILE))
 
 
-def _repo_root():
-    return os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
 def _write_log(student_dir, text):
-    reporters.write_text(os.path.join(student_dir, "grader.log"), text[-20000:])
+    files.write_text(os.path.join(student_dir, "grader.log"), text[-20000:])
 
 
 def run_grade_all(args):
@@ -262,13 +258,13 @@ def run_grade_all(args):
     students = sorted(d for d in os.listdir(run.submissions)
                       if os.path.isdir(os.path.join(run.submissions, d)) and not d.startswith("."))
     rubric = run.rubric
-    manifest = final_grades.read_manifest(run.submissions)
+    manifest = manifest_mod.read(run.submissions)
     if not students and not manifest:
         raise UsageError(f"{run.submissions} has no student folders")
     # A student on collect's manifest with nothing collected (no folder, or no commit: an earlier run's
     # folder is not this deadline's work) still gets a row: status missing, 0, and the manifest's reason.
     missing = sorted(name for name, row in (manifest or {}).items()
-                     if name not in students or final_grades.nothing_collected(row))
+                     if name not in students or row.nothing_collected)
     students = sorted(set(students) | set(missing))
     book = final_grades.gradebook_path(rubric, run.gradebook)
     written_scores = written.read(book, rubric.written, students) if (rubric.written and book) else None

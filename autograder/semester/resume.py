@@ -19,10 +19,10 @@ import json
 import os
 
 from autograder import results
+from autograder.facts import PACKAGE
 from autograder.sandbox import safefs
 
 STAMP = "source.sha256"
-PACKAGE = "lab6_generative"
 
 
 def submission_fingerprint(submission_root, limits=None):

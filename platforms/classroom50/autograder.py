@@ -62,8 +62,9 @@ def grade(bundle, checkout, work):
     # summary and outputs from result.json, so keep ours apart.
     env["GITHUB_STEP_SUMMARY"] = str(work / "summary.md")
     env["GITHUB_OUTPUT"] = str(work / "github_output")
-    cmd = [sys.executable, "-m", "autograder", "grade", str(checkout), "--results", str(work / "results.json"),
-           "--classroom50", str(checkout / "result.json"), "--github"]
+    cmd = [sys.executable, "-m", "autograder", "grade", str(checkout),
+           "--report", f"classroom50={checkout / 'result.json'}", "--report", "github",
+           "--report", f"gradescope={work / 'results.json'}"]
     log(f"grading {checkout} with the autograder in {grader}")
     proc = subprocess.run(cmd, cwd=grader, env=env, timeout=GRADE_TIMEOUT)
     if proc.returncode == 3:
@@ -86,9 +87,9 @@ def write_zero_result(bundle, checkout, message):
 def has_package(bundle, checkout):
     """Whether the checkout holds the package at its top (the engine's own finder decides)."""
     sys.path.insert(0, str(bundle / "grader"))
-    from autograder.submission import find_package
+    from autograder.submission import AT_THE_TOP, find_package
 
-    return find_package(str(checkout)) is not None
+    return find_package(str(checkout), max_depth=AT_THE_TOP) is not None
 
 
 def main():

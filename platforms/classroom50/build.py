@@ -1,6 +1,6 @@
 """Build the Classroom 50 autograder bundle for Lab 6.
 
-    python -m platforms.classroom50.build --out DIR
+    python -m autograder build classroom50 --out DIR   (python -m platforms.classroom50.build: the old spelling)
     make classroom50 OUT=DIR
 
 DIR is what goes into the config repository's
@@ -55,12 +55,12 @@ def build(out, root=None):
     return out, size, packed
 
 
-def main(argv=None):
+def main(argv=None, prog=None):
     return common.run_build(
         "platforms.classroom50.build", __doc__, lambda a: build(a.out, root=a.root),
         lambda b: f"wrote the Classroom 50 bundle to {b[0]}/ ({b[1] / 1e6:.2f} MB, {b[2] / 1e6:.2f} MB packed); "
-                  "copy it to CLASSROOM/autograders/lab6_generative/ in your classroom50 repository", argv)
+                  "copy it to CLASSROOM/autograders/lab6_generative/ in your classroom50 repository", argv, prog=prog)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(common.old_entry_point("platforms.classroom50.build", main))

@@ -101,11 +101,12 @@ case "${1:-}" in
         set -e
         echo
         # 2. The autograder (from .grader/, the folder holding it and grading.yml).
-        args=(grade "$ROOT" --results "$ROOT/results.json" --public-tests "$reports/public-tests.xml"
-              --fail-on-lost-points)
+        args=(grade "$ROOT")
         if in_actions; then
-            args+=(--github)
+            args+=(--report github)
         fi
+        args+=(--report "gradescope=$ROOT/results.json" --public-tests "$reports/public-tests.xml"
+               --fail-on-lost-points)
         if [ -d "$PRIVATE_DIR/$CHECKS_PATH" ]; then
             args+=(--checks-dir "$ROOT/$PRIVATE_DIR/$CHECKS_PATH")
         else

@@ -1,6 +1,6 @@
 """Build the Gradescope autograder for Lab 6.
 
-    python -m platforms.gradescope.build --out DIR
+    python -m autograder build gradescope --out DIR    (python -m platforms.gradescope.build: the old spelling)
     make gradescope OUT=DIR
 
 Writes DIR/autograder.zip, to upload in the assignment's "Configure
@@ -65,12 +65,12 @@ def build(out, root=None):
     return zip_path
 
 
-def main(argv=None):
+def main(argv=None, prog=None):
     return common.run_build(
         "platforms.gradescope.build", __doc__, lambda a: build(a.out, root=a.root),
         lambda zip_path: f"wrote {zip_path} ({os.path.getsize(zip_path) / 1e3:.0f} kB): upload it in Gradescope's "
-                         "Configure Autograder page (base image Ubuntu 24.04)", argv)
+                         "Configure Autograder page (base image Ubuntu 24.04)", argv, prog=prog)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(common.old_entry_point("platforms.gradescope.build", main))

@@ -27,7 +27,7 @@ import tempfile
 # The grader shipped in this zip (source/grader): the same engine, rubric reader and reporters as everywhere.
 sys.path.insert(0, os.path.join(os.environ.get("AUTOGRADER_DIR", "/autograder"), "source", "grader"))
 from autograder.sandbox import safefs# noqa: E402
-from autograder.submission import PACKAGE, find_package  # noqa: E402
+from autograder.submission import IN_AN_UPLOAD, PACKAGE, find_package  # noqa: E402
 GRADE_TIMEOUT = 20 * 60  # seconds; Gradescope's own limit is set in its settings (default 10 min)
 
 
@@ -88,7 +88,7 @@ def assemble(submission, source, work, limits):
     ``safefs.TooLarge`` when the submission is over the rubric's limits.
     """
     target = os.path.join(work, "submission")
-    top = find_package(submission, max_depth=3, limits=limits)
+    top = find_package(submission, max_depth=IN_AN_UPLOAD, limits=limits)
     if top is not None:
         log(f"found {os.path.relpath(os.path.join(top, PACKAGE), submission)}/ in the submission")
         # Links are copied as links, never followed: this runs as root, and a link to
@@ -172,7 +172,7 @@ def main():
         os.makedirs(os.path.dirname(p["results"]), exist_ok=True)
         if os.path.exists(p["results"]):
             os.remove(p["results"])
-        cmd = [sys.executable, "-m", "autograder", "grade", submission, "--results", p["results"]]
+        cmd = [sys.executable, "-m", "autograder", "grade", submission, "--report", f"gradescope={p['results']}"]
         proc = subprocess.run(cmd, cwd=os.path.join(p["source"], "grader"), env=env, timeout=GRADE_TIMEOUT)
         if proc.returncode == 3 and os.path.exists(p["results"]):
             log("warning: a check hit an internal grader error (it scored 0); see the log above")

@@ -1,6 +1,7 @@
 """Check GitHub Actions workflow files with actionlint.
 
-    python -m platforms.lint.actionlint FILE.yml...
+    python -m autograder lint-workflows [FILE.yml...]   (default: platforms/github/grade.yml)
+    python -m platforms.lint.actionlint FILE.yml...     (the old spelling, for one release)
 
 Which actionlint runs:
 
@@ -85,4 +86,7 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
+    from autograder.tools import moved
+
+    moved("platforms.lint.actionlint")
     sys.exit(main())

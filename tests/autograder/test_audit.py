@@ -2,7 +2,7 @@
 
 The full audit (every mutant) is `make audit`; here a fixed, stratified
 sample of mutants (one per function and operator family) and the catalogues
-of tests/submissions/ are graded with the threshold at 100, through the
+of autograder/audit/catalogues/ are graded with the threshold at 100, through the
 command line, and the report files are checked.
 """
 import json

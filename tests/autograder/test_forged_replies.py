@@ -4,7 +4,7 @@ The worker's interpreter belongs to the student once their package is
 imported, so everything it sends is checked in the grader (autograder/grading/replies.py)
 and every verdict is computed there.  The fast tests call the validators
 directly; the end-to-end ones grade hostile submissions from
-tests/submissions/hostile.yml under both sandboxes and look at the result
+autograder/audit/catalogues/hostile.yml under both sandboxes and look at the result
 from outside (score, messages, internal errors, the grader's memory peak).
 """
 import json
@@ -206,7 +206,7 @@ def test_a_reply_bomb_stays_small_in_the_grader(tmp_path):
     peak = tmp_path / "peak.txt"
     code = ("import resource, runpy, sys\n"
             f"sys.argv = ['autograder', 'grade', {str(submission)!r}, '--only', 'loss_reduction', "
-            f"'--rubric', {str(fast)!r}, '--results', {str(tmp_path / 'r.json')!r}]\n"
+            f"'--rubric', {str(fast)!r}, '--report', {'gradescope=' + str(tmp_path / 'r.json')!r}]\n"
             "try:\n    runpy.run_module('autograder', run_name='__main__')\n"
             "finally:\n    own = next(l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM:'))\n"
             f"    open({str(peak)!r}, 'w').write(own)\n")  # VmHWM: ru_maxrss would carry pytest's own over

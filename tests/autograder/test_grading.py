@@ -26,9 +26,9 @@ def solutions_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("solutions")
     env = {"GITHUB_STEP_SUMMARY": str(out / "summary.md"), "GITHUB_OUTPUT": str(out / "output"),
            "CLASSROOM": ""}
-    proc = _run("grade", "solutions", "--results", str(out / "results.json"),
-                "--classroom50", str(out / "result.json"), "--github", "--report", f"result={out / 'stored.json'}",
-                env=env)
+    proc = _run("grade", "solutions", "--report", f"gradescope={out / 'results.json'}",
+                "--report", f"classroom50={out / 'result.json'}", "--report", "github",
+                "--report", f"result={out / 'stored.json'}", env=env)
     return proc, out
 
 
@@ -59,7 +59,7 @@ def test_grading_twice_gives_the_same_results_apart_from_timings(solutions_run):
 
 
 def test_the_stubs_score_0_and_every_check_says_not_implemented_yet(tmp_path):
-    proc = _run("grade", "assignment", "--results", str(tmp_path / "results.json"),
+    proc = _run("grade", "assignment", "--report", "gradescope=" + str(tmp_path / "results.json"),
                 "--report", f"result={tmp_path / 'stored.json'}")
     assert proc.returncode == 0, proc.stderr
     results = json.loads((tmp_path / "results.json").read_text())
@@ -83,7 +83,7 @@ def test_usage_errors_exit_2_with_one_line(tmp_path):
 
 
 def test_a_folder_without_the_package_is_a_usage_error(tmp_path, capsys):
-    assert cli.main(["grade", str(tmp_path), "--results", str(tmp_path / "r.json")]) == 2
+    assert cli.main(["grade", str(tmp_path), "--report", "gradescope=" + str(tmp_path / "r.json")]) == 2
     err = capsys.readouterr().err
     assert "has no lab6_generative/ folder" in err and err.count("\n") == 1
     assert not (tmp_path / "r.json").exists()

@@ -24,6 +24,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from autograder.semester.manifest import Row
 from autograder.semester import class_report
 from autograder import reporters, results, rubric as rubric_mod, text
 from autograder.semester.exports import cli as export_cli
@@ -308,7 +309,7 @@ def hostile_class(tmp_path_factory):
     expected[NO_PACKAGE] = 0
     students = sorted(expected)
     statuses = {name: "graded" for name in students} | {NO_PACKAGE: "no package"}
-    manifest = {name: {"student": name, "commit": "abc", "minutes_late": "1500"} for name in students}
+    manifest = {name: Row(name, commit="abc", minutes_late=1500) for name in students}
     class_report.write(str(out), students, loaded, statuses, manifest=manifest, written_scores={})
     return out, loaded, expected
 

@@ -55,7 +55,7 @@ def _expect_internal_error(proc, stored, *needles):
 def test_an_interpreter_missing_from_the_box_is_an_internal_error_not_a_zero(tmp_path):
     """The self-test starts a worker as grading would: bubblewrap cannot find the interpreter."""
     stored = tmp_path / "autograder-result.json"
-    proc = _run_grade(["solutions", "--report", f"result={stored}", "--results", str(tmp_path / "r.json")],
+    proc = _run_grade(["solutions", "--report", f"result={stored}", "--report", "gradescope=" + str(tmp_path / "r.json")],
                       tmp_path, executable="/nonexistent/venv/bin/python", env={"AUTOGRADER_SANDBOX": "bwrap"})
     result = _expect_internal_error(proc, stored, "/nonexistent/venv/bin/python", "could not start its sandbox")
     assert all(t.message.startswith("not graded: the grader failed on its side, not yours") for t in result.tests)
@@ -68,7 +68,7 @@ def test_a_worker_that_cannot_get_ready_is_an_internal_error_not_a_zero(tmp_path
     stored = tmp_path / "autograder-result.json"
     fast = rubric_copy(tmp_path, limits={"start_timeout": 0.001})
     proc = _run_grade(["solutions", "--only", "warmup", "--rubric", str(fast), "--report", f"result={stored}",
-                       "--results", str(tmp_path / "r.json")], tmp_path, env={"AUTOGRADER_SANDBOX": "landlock"})
+                       "--report", "gradescope=" + str(tmp_path / "r.json")], tmp_path, env={"AUTOGRADER_SANDBOX": "landlock"})
     _expect_internal_error(proc, stored, "was not ready within", "before any of the submission's code ran")
 
 
@@ -76,7 +76,7 @@ def test_a_venv_reached_through_a_link_grades_normally_under_bubblewrap(tmp_path
     link = tmp_path / "venv-link"
     os.symlink(os.path.realpath(ROOT / ".venv"), link)
     proc = subprocess.run([str(link / "bin" / "python"), "-m", "autograder", "grade", "solutions", "--only", "warmup",
-                           "--results", str(tmp_path / "r.json")], cwd=ROOT, capture_output=True, text=True,
+                           "--report", "gradescope=" + str(tmp_path / "r.json")], cwd=ROOT, capture_output=True, text=True,
                           timeout=300, env={**os.environ, "AUTOGRADER_SANDBOX": "bwrap"})
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert json.loads((tmp_path / "r.json").read_text())["score"] == 15

@@ -145,7 +145,7 @@ def test_a_new_platform_is_one_registered_reporter(tmp_path, capsys):
             f.write(f"{result.score}/{result.max_score}\n")
 
     try:
-        code = cli.main(["grade", str(ROOT / "solutions"), "--only", "warmup", "--results", os.devnull,
+        code = cli.main(["grade", str(ROOT / "solutions"), "--only", "warmup", "--report", "gradescope=" + os.devnull,
                          "--report", f"toy={tmp_path / 'toy.txt'}", "--report", f"result={tmp_path / 'r.json'}"])
         assert code == 0 and seen == [str(tmp_path / "toy.txt")]
         assert (tmp_path / "toy.txt").read_text() == "15/15\n"
@@ -166,6 +166,20 @@ def test_a_report_without_its_destination_is_one_line(capsys):
     with pytest.raises(SystemExit) as exit_:
         cli.main(["grade", str(ROOT / "solutions"), "--report", "gradescope="])
     assert exit_.value.code == 2 and "expected NAME or NAME=DESTINATION" in capsys.readouterr().err
+
+
+def test_old_flags_are_aliases_of_reports_and_say_their_new_spelling(capsys, tmp_path):
+    """--results, --classroom50, --github still work (for one release), each with one line on stderr."""
+    code = cli.main(["grade", str(tmp_path / "nowhere"), "--results", "a.json", "--classroom50", "b.json", "--github"])
+    err = capsys.readouterr().err.splitlines()
+    assert code == 2 and err[:3] == [
+        "note: --results a.json is now --report gradescope=a.json; the old spelling goes in the next release",
+        "note: --classroom50 b.json is now --report classroom50=b.json; the old spelling goes in the next release",
+        "note: --github is now --report github; the old spelling goes in the next release"], err
+    assert cli.main(["grade", str(tmp_path / "nowhere"), "--report", "gradescope=a.json"]) == 2
+    assert "note:" not in capsys.readouterr().err
+    help_text = cli.build_parser().commands["grade"].format_help()
+    assert "--report" in help_text and "--results" not in help_text and "--github" not in help_text
 
 
 def test_old_flags_are_aliases_of_reports():

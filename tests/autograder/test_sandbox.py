@@ -185,8 +185,14 @@ def _forge():
                     args = f.read().split(b"\\0")
             except OSError:
                 continue
-            if b"--results" in args:
+            if b"--results" in args:    # the grader's results file, in the old spelling or --report's
                 _write(args[args.index(b"--results") + 1].decode(), '{{"score": 1000, "tests": []}}')
+            for arg in args:
+                if arg.startswith((b"gradescope=", b"result=")):
+                    try:
+                        _write(arg.split(b"=", 1)[1].decode(), '{{"score": 1000, "tests": []}}')
+                    except OSError:
+                        pass
     _write(_T["results"], '{{"score": 1000, "tests": []}}')
     _write(_T["stored"], '{{"schema": "lab6-autograder/result", "version": 1, "total": 1000, "checks": []}}')
     return _write(_T["grades"], "student,score\\nmallory,1000\\n")
@@ -465,7 +471,7 @@ def test_killing_the_grade_process_leaves_no_worker_behind(tmp_path, mechanism):
     submission = build_submission(tmp_path / "s", bodies={"kl_warmup": "import time\ntime.sleep(600)\n"})
     marker = str(submission)
     proc = subprocess.Popen([sys.executable, "-m", "autograder", "grade", str(submission), "--only", "warmup",
-                             "--results", str(tmp_path / "r.json"), "--sandbox", mechanism],
+                             "--report", "gradescope=" + str(tmp_path / "r.json"), "--sandbox", mechanism],
                             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not _grading_workers(proc.pid):  # not the sandbox's self-test

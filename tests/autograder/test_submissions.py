@@ -1,6 +1,6 @@
 """Correct alternatives earn full marks; realistic bugs lose points in their own check.
 
-Submissions are built from tests/submissions/*.yml (see tests/support/submissions.py).
+Submissions are built from autograder/audit/catalogues/*.yml (see tests/support/submissions.py).
 Bugs are graded with only the check they belong to, which keeps this fast.
 """
 import pytest

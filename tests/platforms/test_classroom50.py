@@ -18,7 +18,7 @@ LIMIT = 10 * 1000 * 1000
 
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory):
-    out = testing.build_platform("platforms.classroom50.build", tmp_path_factory.mktemp("c50") / "lab6_generative")
+    out = testing.build_platform("classroom50", tmp_path_factory.mktemp("c50") / "lab6_generative")
     return out
 
 

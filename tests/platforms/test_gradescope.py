@@ -21,7 +21,7 @@ ROOT = Path(common.ROOT)
 
 @pytest.fixture(scope="module")
 def zip_path(tmp_path_factory):
-    out = testing.build_platform("platforms.gradescope.build", tmp_path_factory.mktemp("gs") / "out")
+    out = testing.build_platform("gradescope", tmp_path_factory.mktemp("gs") / "out")
     return out / "autograder.zip"
 
 

@@ -29,7 +29,7 @@ HOME = Path(common.HERE).parent   # where the platforms package lives (the same 
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory):
-    out = testing.build_platform("platforms.template", tmp_path_factory.mktemp("template") / "lab6-template")
+    out = testing.build_platform("template", tmp_path_factory.mktemp("template") / "lab6-template")
     return out
 
 
@@ -59,6 +59,7 @@ def test_template_has_the_student_release_and_the_grading_workflow(template):
         assert (template / rel).exists(), f"{rel} missing from the template"
     assert os.access(template / "ci/grade.sh", os.X_OK)
     for folder in common.INSTRUCTOR_ONLY:  # e.g. the audit: the instructor's checkout only
+        assert (ROOT / "autograder" / folder).exists(), f"INSTRUCTOR_ONLY names {folder}, which is not there"
         assert not (template / ".grader" / "autograder" / folder).exists(), f"{folder} shipped to students"
     # Everything in assignment/ is there, unchanged.
     for rel, text in testing.text_files(ROOT / "assignment").items():
@@ -178,7 +179,7 @@ def test_workflow_shape(template):
 
 def test_grader_repo_is_configurable(tmp_path):
     out = tmp_path / "t"
-    proc = subprocess.run([sys.executable, "-m", "platforms.template", "--out", str(out), "--grader-repo",
+    proc = subprocess.run([sys.executable, "-m", "autograder", "build", "template", "--out", str(out), "--grader-repo",
                            "my-course/lab6-private", "--checks-path", "grader/checks"], cwd=HOME,
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
@@ -187,7 +188,7 @@ def test_grader_repo_is_configurable(tmp_path):
     assert hidden["with"]["repository"] == "my-course/lab6-private"
     assert hidden["with"]["sparse-checkout"] == "grader/checks"
     assert job["env"]["GRADER_CHECKS_PATH"] == "grader/checks"
-    bad = subprocess.run([sys.executable, "-m", "platforms.template", "--out", str(tmp_path / "u"),
+    bad = subprocess.run([sys.executable, "-m", "autograder", "build", "template", "--out", str(tmp_path / "u"),
                           "--grader-repo", "not a repo"], cwd=HOME, capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2
 
@@ -205,7 +206,8 @@ def junit_outcomes(report):
 def hidden_checks_into(repo, tmp_path):
     """What actions/checkout of the private grader repository (make grader-repo) puts into .grader-private/."""
     grader_repo = tmp_path / "lab6-grader"
-    proc = subprocess.run([sys.executable, "-m", "platforms.grader_repo", "--out", str(grader_repo)], cwd=HOME,
+    proc = subprocess.run([sys.executable, "-m", "autograder", "build", "grader-repo", "--out", str(grader_repo)],
+                          cwd=HOME,
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     job = testing.the_job(testing.load_workflow(repo / ".github/workflows/grade.yml"))[1]
@@ -239,7 +241,7 @@ def run_locally(repo, python, *args, env=None):
 
 
 def with_bug(repo, tmp_path, name):
-    """The student's package with the catalogued mistake ``name`` (tests/submissions/bugs.yml); its entry."""
+    """The student's package with the catalogued mistake ``name`` (autograder/audit/catalogues/bugs.yml); its entry."""
     bug = next(b for b in load_catalogue("bugs") if b["name"] == name)
     built = build_submission(tmp_path / f"built-{name}", bodies={bug["function"]: bug["body"]})
     for module in (built / common.PACKAGE).glob("*.py"):

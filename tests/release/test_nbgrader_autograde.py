@@ -27,7 +27,7 @@ def course(tmp_path_factory, fake_data_dir):
     course = tmp / "course"
     env = offline_env(LAB6_DATA_DIR=str(fake_data_dir), LAB6_FAST="1",
                       PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
-    proc = subprocess.run([sys.executable, "-m", "release.build", "--out", str(tmp / "assignment"),
+    proc = subprocess.run([sys.executable, "-m", "autograder", "release", "--out", str(tmp / "assignment"),
                            "--course-dir", str(course)], cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -1,4 +1,4 @@
-"""The release command (``python -m release.build``, run by ``make release``).
+"""The release command (``python -m autograder release``, run by ``make release``).
 
 assignment/ must be exactly what the command makes from solutions/, with no
 solution text, hidden test or excluded file in it; the command must be
@@ -28,7 +28,7 @@ MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN T
 
 def run_release(*args, timeout=120):
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "release.build", *map(str, args)], cwd=ROOT,
+    proc = subprocess.run([sys.executable, "-m", "autograder", "release", *map(str, args)], cwd=ROOT,
                           env=offline_env(), capture_output=True, text=True, timeout=timeout)
     return proc, time.perf_counter() - start
 

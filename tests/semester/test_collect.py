@@ -445,7 +445,7 @@ def test_the_manifest_is_what_grade_all_and_nbgrader_read(klass, collect_env, ca
     path = rubric(tmp_path, POLICY)
     assert collect(capsys, roster, "--deadline", DEADLINE, "--out", out, "--rubric", path)[0] == 0
     manifest = final_grades.read_manifest(str(out))
-    assert manifest["ben"]["minutes_late"] == "600" and manifest["ana"]["minutes_late"] == "0"
+    assert manifest["ben"].minutes_late == 600 and manifest["ana"].minutes_late == 0
     finals = final_grades.combine(rubric_mod.load(str(path)), {"ana": 90, "ben": 90, "cy": 90}, manifest)
     assert (finals["ana"].penalty, finals["ben"].penalty, finals["cy"].penalty) == (0, 10, 0)
 

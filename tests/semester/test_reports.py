@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import types
 from contextlib import redirect_stdout
 
@@ -22,6 +23,7 @@ from autograder import reporters, results, rubric as rubric_mod
 from autograder.semester.exports import cli as export_cli
 from autograder.reporters import console
 from autograder.results import CheckResult, Result, TestResult
+from autograder.semester.manifest import Row
 from support import ROOT
 
 EXAMPLE_ROSTER = ROOT / "examples" / "roster.csv"
@@ -53,12 +55,12 @@ def _class(out, written_scores=None):
     """
     rubric = rubric_mod.load()
     manifest = {
-        "ana": {"student": "ana", "commit": "a" * 40, "minutes_late": "0", "problems": ""},
-        "ben": {"student": "ben", "commit": "b" * 40, "minutes_late": "1500", "problems": ""},
-        "finn": {"student": "finn", "commit": "", "minutes_late": "", "problems": REASON},
-        "rex": {"student": "rex", "commit": "c" * 40, "minutes_late": "0", "problems": ""},
-        "ivy": {"student": "ivy", "commit": "d" * 40, "minutes_late": "0", "problems": ""},
-        "dave": {"student": "dave", "commit": "e" * 40, "minutes_late": "0", "problems": ""},
+        "ana": Row.parse({"student": "ana", "commit": "a" * 40, "minutes_late": "0", "problems": ""}),
+        "ben": Row.parse({"student": "ben", "commit": "b" * 40, "minutes_late": "1500", "problems": ""}),
+        "finn": Row.parse({"student": "finn", "commit": "", "minutes_late": "", "problems": REASON}),
+        "rex": Row.parse({"student": "rex", "commit": "c" * 40, "minutes_late": "0", "problems": ""}),
+        "ivy": Row.parse({"student": "ivy", "commit": "d" * 40, "minutes_late": "0", "problems": ""}),
+        "dave": Row.parse({"student": "dave", "commit": "e" * 40, "minutes_late": "0", "problems": ""}),
     }
     _store(out, "ana", _graded(rubric, "ana"))
     _store(out, "ben", _graded(rubric, "ben", failing=("kl_analytic",)))
@@ -139,12 +141,12 @@ def test_a_missing_students_zero_result_claims_no_sandbox(tmp_path):
 
 def test_a_hostile_reason_from_the_manifest_stays_text(tmp_path):
     rubric = rubric_mod.load()
-    manifest = {"finn": {"student": "finn", "commit": "", "minutes_late": "", "problems": HOSTILE_REASON}}
+    manifest = {"finn": Row.parse({"student": "finn", "commit": "", "minutes_late": "", "problems": HOSTILE_REASON})}
     _store(tmp_path, "ana", _graded(rubric, "ana"))
     run = types.SimpleNamespace(out=str(tmp_path), rubric=rubric, submissions=str(tmp_path))
     finn = grade_all.not_collected("finn", manifest["finn"], run)
     status, why = finn.status, finn.why
-    manifest["ana"] = {"student": "ana", "commit": "a" * 40, "minutes_late": "0", "problems": ""}
+    manifest["ana"] = Row.parse({"student": "ana", "commit": "a" * 40, "minutes_late": "0", "problems": ""})
     class_report.write(str(tmp_path), ["ana", "finn"], rubric, {"ana": "graded", "finn": status}, manifest,
                        reasons={"finn": why})
     rows = _rows(tmp_path / "grades.csv")
@@ -161,7 +163,7 @@ def test_reasons_are_found_without_grade_alls_word(tmp_path):
     _store(tmp_path, "ivy", dataclasses.replace(results.nothing_to_grade(rubric, "ivy", "not graded"),
                                                 internal_errors=[results.InternalError(
                                                     None, "pytest could not run the checks")]))
-    manifest = {"finn": {"student": "finn", "commit": "", "problems": ""}}
+    manifest = {"finn": Row.parse({"student": "finn", "commit": "", "problems": ""})}
     class_report.write(str(tmp_path), ["finn", "gone", "ivy"], rubric,
                        {"finn": "not collected", "gone": "graded", "ivy": "internal error"}, manifest)
     rows = _rows(tmp_path / "grades.csv")
@@ -174,8 +176,8 @@ def test_a_late_students_reason_says_what_the_penalty_took(tmp_path):
     rubric = rubric_mod.load()
     _store(tmp_path, "kim", _graded(rubric, "kim", failing=[c.id for c in rubric.checks if c.id != "training"]))
     _store(tmp_path, "lou", _graded(rubric, "lou"))
-    manifest = {"kim": {"student": "kim", "commit": "a" * 40, "minutes_late": "1500", "problems": ""},
-                "lou": {"student": "lou", "commit": "b" * 40, "minutes_late": "10", "problems": ""}}
+    manifest = {"kim": Row.parse({"student": "kim", "commit": "a" * 40, "minutes_late": "1500", "problems": ""}),
+                "lou": Row.parse({"student": "lou", "commit": "b" * 40, "minutes_late": "10", "problems": ""})}
     class_report.write(str(tmp_path), ["kim", "lou"], rubric, {"kim": "graded", "lou": "graded"}, manifest)
     rows = _rows(tmp_path / "grades.csv")
     assert (rows["kim"]["status"], rows["kim"]["final"]) == ("late", "0")
@@ -195,10 +197,10 @@ def _roster_class(out, with_written):
     """grades.csv for the example roster's students (ana 100 on time, ben 80 late, chloe 90, dev missing)."""
     rubric = rubric_mod.load()
     manifest = {
-        "ana": {"student": "ana", "commit": "a" * 40, "minutes_late": "0", "problems": ""},
-        "ben": {"student": "ben", "commit": "b" * 40, "minutes_late": "1500", "problems": ""},
-        "chloe": {"student": "chloe", "commit": "c" * 40, "minutes_late": "0", "problems": ""},
-        "dev": {"student": "dev", "commit": "", "minutes_late": "", "problems": REASON},
+        "ana": Row.parse({"student": "ana", "commit": "a" * 40, "minutes_late": "0", "problems": ""}),
+        "ben": Row.parse({"student": "ben", "commit": "b" * 40, "minutes_late": "1500", "problems": ""}),
+        "chloe": Row.parse({"student": "chloe", "commit": "c" * 40, "minutes_late": "0", "problems": ""}),
+        "dev": Row.parse({"student": "dev", "commit": "", "minutes_late": "", "problems": REASON}),
     }
     _store(out, "ana", _graded(rubric, "ana"))
     _store(out, "ben", _graded(rubric, "ben", failing=("shapes", "training")))
@@ -263,6 +265,37 @@ def test_the_example_roster_is_accepted_by_collect(tmp_path):
     # every column a reader of the roster reads (collect, the Canvas and Moodle exports), except the alias login
     assert header == ["student", "repo", "extension", "name", "email", "sis_id", "canvas_id", "sis_login_id",
                       "section"]
+
+
+def test_export_reads_grades_csv_by_the_column_names_class_report_writes(tmp_path):
+    """The grade is the column named final (else score), found by its name wherever it stands; a reason or
+    a check that says "score" in its name is never taken for it."""
+    _roster_class(tmp_path, False)
+    header, rows = class_report.read_grades(str(tmp_path))
+    assert tuple(header[:3]) == class_report.LEADING and header[-1] == class_report.REASON
+    assert export_cli.grade_column(header) == class_report.FINAL == "final"
+    # the same grades, columns shuffled and the reason made to look like a grade: the same export
+    shuffled = ["reason", "final", "status", "student", "score"]
+    with open(tmp_path / "grades.csv", "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(shuffled)
+        writer.writerows([["99", rows[n]["final"], rows[n]["status"], n, rows[n]["score"]] for n in rows])
+    exported, _ = _export(tmp_path, "canvas", tmp_path / "canvas.csv")
+    assert {row[0]: row[-1] for row in exported[2:]} == {"Lopez, Ana": "100", "Ben Okafor": "65",
+                                                          "Chloé Martin": "90", "Dev Patel": "0"}
+    assert export_cli.grade_column(["student", "status", "score", "final_exam"]) == "score"
+
+
+@pytest.mark.parametrize("header", ["student,score\n", "Student,Status,Score\n", " student,status,score\n",
+                                    "name,grade\nana,90\n", ""])
+def test_a_grades_csv_without_grade_alls_columns_is_one_sentence_and_exit_2(tmp_path, header):
+    (tmp_path / "grades.csv").write_text(header, encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-m", "autograder", "export", str(tmp_path), "--roster",
+                           str(EXAMPLE_ROSTER), "--format", "canvas"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+    assert "grades.csv has no" in proc.stderr and "give grade-all's --out folder" in proc.stderr
+    assert not (tmp_path / "canvas.csv").exists()
 
 
 def test_export_reads_a_roster_as_collect_does(tmp_path):

@@ -57,8 +57,10 @@ def test_the_final_grade_combines_checks_written_and_penalty(tmp_path):
                                                            "max_days": 5},
                                           written={"points": 6, "assignment": "lab6"})))
     assert loaded.final_total == 106
-    manifest = {"ana": {"student": "ana", "minutes_late": "0"}, "ben": {"student": "ben", "minutes_late": "1500"},
-                "cy": {"student": "cy", "minutes_late": "99999"}, "dee": {"student": "dee", "minutes_late": ""}}
+    from autograder.semester.manifest import Row
+
+    manifest = {"ana": Row("ana", minutes_late=0), "ben": Row("ben", minutes_late=1500),
+                "cy": Row("cy", minutes_late=99999), "dee": Row("dee")}
     scores = {"ana": written.WrittenScore(6.0, 6, "graded"), "ben": written.WrittenScore(4.0, 6, "graded"),
               "cy": written.WrittenScore(6.0, 6, "graded"), "dee": written.WrittenScore(None, 6, "ungraded")}
     finals = final_grades.combine(loaded, {"ana": 100, "ben": 80, "cy": 100, "dee": 70, "eve": 50}, manifest, scores)
@@ -69,16 +71,16 @@ def test_the_final_grade_combines_checks_written_and_penalty(tmp_path):
     assert finals["eve"].written_status == "missing" and finals["eve"].final == 50  # no notebook, no manifest row
     header = final_grades.extra_header(loaded, manifest, scores)
     assert header == ["written", "written_status", "minutes_late", "late_penalty", "final"]
-    assert final_grades.extra_cells(finals["ben"], header) == [4, "graded", 1500, 20, 64]
+    assert final_grades.extra_cells(finals["ben"], header) == ["4", "graded", "1500", "20", "64"]
 
 
 def test_a_student_with_nothing_collected_is_not_called_on_time(tmp_path):
     loaded = rubric.load(str(_rubric_with(tmp_path, late={"grace_minutes": 15, "penalty_per_day": 10,
                                                            "max_days": 5})))
-    manifest = {"fay": {"student": "fay", "commit": "", "minutes_late": "",
-                        "problems": "cannot read the repository (missing, private, or no access?)"},
-                "gus": {"student": "gus", "commit": "abc123", "minutes_late": "0"},
-                "hal": {"student": "hal", "commit": "", "minutes_late": "", "problems": ""}}
+    from autograder.semester.manifest import Row
+
+    manifest = {"fay": Row("fay", commit="", problems="cannot read the repository (missing, private, or no access?)"),
+                "gus": Row("gus", commit="abc123", minutes_late=0), "hal": Row("hal", commit="")}
     finals = final_grades.combine(loaded, {"fay": 0, "gus": 90, "hal": 0}, manifest)
     assert finals["fay"].late == "nothing collected: cannot read the repository (missing, private, or no access?)"
     assert finals["fay"].minutes_late is None and finals["hal"].late == "nothing collected: no repository collected"
@@ -130,7 +132,12 @@ def test_a_roster_without_lms_identifiers_is_one_clear_error(tmp_path, lms, need
 
 
 def test_numbers_are_written_as_an_lms_reads_them():
-    assert [exports.number(v) for v in (100, 99.0, 86.5, 86.25, None, "")] == ["100", "99", "86.5", "86.25", "", ""]
+    from autograder.text import number
+
+    assert [number(v) for v in (100, 99.0, 86.5, 86.25, None, "")] == ["100", "99", "86.5", "86.25", "", ""]
+    assert [number(v) for v in (86.999, 86.254, "87.50", -0.0)] == ["87", "86.25", "87.5", "0"]
+    assert [number(v, 1) for v in (0.04, 26.55, 600.0)] == ["0", "26.6", "600"]
+    assert number("not a number") == "not a number" and number(float("inf")) == "inf"
 
 
 def test_grade_all_with_a_missing_gradebook_or_a_bad_manifest_is_one_line(tmp_path):

@@ -1,7 +1,7 @@
 """Helpers shared by this repository's tests (never shipped: nothing under tests/ is installed).
 
     support              paths of the repository, offline subprocess environments
-    support.submissions  submissions built from tests/submissions/*.yml
+    support.submissions  submissions built from autograder/audit/catalogues/*.yml
     support.platform_tools   a clean Python, workflow steps run locally, solution text to look for
 
 Test files import them as ``from support import ...``: pytest puts ``tests/``

@@ -250,9 +250,10 @@ def command_words(script):
     return shlex.split(script)
 
 
-def build_platform(module, out, *args):
-    """Run a platform builder (``python -m module --out OUT ...``) as an instructor would; return ``out``."""
-    proc = subprocess.run([sys.executable, "-m", module, "--out", str(out), *map(str, args)], cwd=common.ROOT,
+def build_platform(name, out, *args):
+    """Build a platform (``python -m autograder build NAME --out OUT ...``) as an instructor would; return ``out``."""
+    proc = subprocess.run([sys.executable, "-m", "autograder", "build", name, "--out", str(out), *map(str, args)],
+                          cwd=common.ROOT,
                           env=offline_env(), capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return out

@@ -1,4 +1,4 @@
-"""Helpers for the autograder's tests: build submissions from tests/submissions/*.yml.
+"""Helpers for the autograder's tests: build submissions from autograder/audit/catalogues/*.yml.
 
 A submission is a copy of the student release's package (assignment/lab6_generative)
 with each ``# YOUR CODE HERE`` stub replaced by a function body: the reference
@@ -13,14 +13,14 @@ import yaml
 from autograder.audit import submissions as _built
 from support import ROOT
 
-SUBMISSIONS = ROOT / "tests" / "submissions"
+SUBMISSIONS = ROOT / "autograder" / "audit" / "catalogues"
 STUB = _built.STUB
 MODULE_OF = _built.stubbed(str(ROOT / "assignment"))
 fill = _built.fill
 
 
 def load(name):
-    """The parsed tests/submissions/<name>.yml."""
+    """The parsed autograder/audit/catalogues/<name>.yml."""
     return _built.load(name, str(SUBMISSIONS))
 
 

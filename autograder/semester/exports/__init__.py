@@ -46,17 +46,9 @@ def require(rows, lms, columns):
                          f"for {', '.join(missing[:10])}{' ...' if len(missing) > 10 else ''}")
 
 
-def number(value):
-    """A grade as the LMS reads it: '87', '86.5', or '' when there is none."""
-    if value is None or value == "":
-        return ""
-    value = float(value)
-    return str(int(value)) if value == int(value) else f"{value:.2f}".rstrip("0")
-
-
 def write_csv(path, header, rows):
     """Write a UTF-8 CSV atomically (RFC 4180 quoting, \\r\\n line ends as csv does), every cell clean."""
-    from autograder.reporters import write_text
+    from autograder.files import write_text
 
     table = io.StringIO(newline="")
     writer = csv.writer(table)

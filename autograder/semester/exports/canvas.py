@@ -11,7 +11,8 @@ Roster columns used: ``name`` (else the student's folder name), ``canvas_id``,
 ``sis_id``, ``sis_login_id`` (else ``login``), ``section``; every student
 needs ``canvas_id``, ``sis_id`` or ``sis_login_id``.
 """
-from autograder.semester.exports import lms_value, number, require, write_csv
+from autograder.semester.exports import lms_value, require, write_csv
+from autograder.text import number
 
 HEADER = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
 IDENTIFIERS = ("canvas_id", "sis_id", "sis_login_id", "login")

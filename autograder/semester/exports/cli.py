@@ -1,7 +1,9 @@
 """``python -m autograder export GRADES_DIR --roster ROSTER --format canvas|moodle``.
 
-Reads ``GRADES_DIR/grades.csv`` (what ``grade-all`` wrote: the ``final``
-column when there is one, else ``score``) and the roster (the CSV given to
+Reads ``GRADES_DIR/grades.csv`` (what ``grade-all`` wrote, its columns by the
+names ``class_report`` gives them: the ``final`` column when there is one, else
+``score``; ``status``; ``written`` says what the grades are out of; a file
+without ``student``, ``status`` and ``score`` is refused, exit 2) and the roster (the CSV given to
 ``collect``: ``student`` plus the LMS's columns, see ``examples/roster.csv``),
 and writes the LMS's import file, by default ``GRADES_DIR/<format>.csv``.
 Roster students without a grade (an empty cell: written answers still to
@@ -18,6 +20,7 @@ import csv
 import os
 import sys
 
+from autograder.semester import class_report
 from autograder.semester.exports import Row, formats
 from autograder import rubric as rubric_mod
 from autograder.errors import UsageError
@@ -58,23 +61,29 @@ def _read_csv(path, what, key="student"):
 def points_possible(rubric, header):
     """What the grades of a grades.csv with these columns are out of: with written points the rubric's
     final total (checks + written answers), else its total (the checks; a late penalty only subtracts)."""
-    return rubric.final_total if "written" in header else rubric.total
+    return rubric.final_total if class_report.WRITTEN in header else rubric.total
+
+
+def grade_column(header):
+    """The column of grades.csv the LMS gets: ``final`` when grade-all wrote one, else ``score``."""
+    return class_report.FINAL if class_report.FINAL in header else class_report.SCORE
 
 
 def run_export(args):
     rubric = rubric_mod.load(args.rubric) if args.rubric else rubric_mod.load()
-    grades = _read_csv(os.path.join(args.grades, "grades.csv"), "grades file")
+    header, by_name = class_report.read_grades(args.grades)
+    grades = list(by_name.values())
     roster = _read_csv(args.roster, "roster")
-    column = "final" if "final" in grades[0] else "score"
-    points = points_possible(rubric, grades[0])
-    by_student = {row["student"]: row.get(column) or None for row in grades}
+    column = grade_column(header)
+    points = points_possible(rubric, header)
+    by_student = {row[class_report.STUDENT]: (row[column] or "").strip() or None for row in grades}
     rows = [Row(entry["student"], by_student.get(entry["student"]), entry) for entry in roster]
     unknown = sorted(set(by_student) - {entry["student"] for entry in roster})
     if unknown:
         print(one_line(f"not in the roster, left out: {', '.join(unknown)}"), file=sys.stderr)
     out = args.out or os.path.join(args.grades, f"{args.format}.csv")
     formats()[args.format](rows, out, args.title, points)
-    status = {row["student"]: (row.get("status") or "").strip() for row in grades}
+    status = {row[class_report.STUDENT]: (row[class_report.STATUS] or "").strip() for row in grades}
     absent = sum(status.get(r.student) == "missing" for r in rows)
     print(f"wrote {out}: {sum(r.grade is not None for r in rows)} grades of {len(rows)} students "
           f"(column {column!r}, out of {points})" + (f"; {absent} missing (nothing collected: 0)" if absent else ""))

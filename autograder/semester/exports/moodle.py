@@ -11,7 +11,8 @@ item's maximum needs the site settings ``unlimitedgrades`` and ``gradepointmax``
 
 Roster columns used: ``email``, ``sis_id``; every student needs one of them.
 """
-from autograder.semester.exports import lms_value, number, require, write_csv
+from autograder.semester.exports import lms_value, require, write_csv
+from autograder.text import number
 
 
 def write(rows, path, title, points_possible):

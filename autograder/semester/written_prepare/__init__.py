@@ -47,8 +47,8 @@ import time
 import warnings
 
 from autograder.errors import UsageError
-
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+from autograder.facts import PACKAGE, ROOT as REPO, SOLUTIONS_DIR
+from autograder.files import write_text
 LOG_NAME = "written.log"
 CONFIG_MARK = "# --- added by `python -m autograder written`"
 NO_KERNEL = "none.this-course-folder-never-runs-student-code"
@@ -64,7 +64,7 @@ def register(subparsers):
                                                           "(and manifest.csv)")
     p.add_argument("--course", required=True, metavar="COURSE",
                    help="the nbgrader course folder to create or update (e.g. course)")
-    p.add_argument("--source", default=os.path.join(REPO, "solutions"), metavar="DIR",
+    p.add_argument("--source", default=SOLUTIONS_DIR, metavar="DIR",
                    help="the instructor's source (default: solutions/ of this repository)")
     p.add_argument("--max-notebook-mb", type=_positive, default=None, metavar="MB",
                    help="a notebook larger than this is refused (default: 20)")
@@ -103,8 +103,8 @@ def check_arguments(collected, course, source):
     """UsageError, in one sentence, for a missing or misplaced folder."""
     if not os.path.isdir(collected):
         raise UsageError(f"{collected} is not a folder: pass collect's --out folder (one folder per student)")
-    if not os.path.isdir(os.path.join(source, "lab6_generative")):
-        raise UsageError(f"--source {source} has no lab6_generative/: pass the instructor's source (solutions/)")
+    if not os.path.isdir(os.path.join(source, PACKAGE)):
+        raise UsageError(f"--source {source} has no {PACKAGE}/: pass the instructor's source (solutions/)")
     course_abs, collected_abs = os.path.realpath(course), os.path.realpath(collected)
     if os.path.exists(course) and not os.path.isdir(course):
         raise UsageError(f"--course {course} is a file, not a folder")
@@ -161,8 +161,7 @@ c.Autograde.autograde_preprocessors = [
 # Anything else that would execute a notebook here (nbgrader validate, the Validate button) finds no kernel.
 c.Execute.kernel_name = {NO_KERNEL!r}
 '''
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(text)
+    write_text(path, text)
 
 
 class _Capture(logging.Handler):
@@ -339,11 +338,11 @@ def enter_student(course, collected, config, student, notebooks, assignment, pus
 def prepare(collected, course, source=None, max_notebook_mb=None, out=print):
     """Build COURSE, lay out and enter every student of COLLECTED; return [(student, status, detail)]."""
     build, submitted = _release_modules()
-    from autograder.semester import final_grades
+    from autograder.semester import manifest as manifest_mod
 
-    source = source or os.path.join(REPO, "solutions")
+    source = source or SOLUTIONS_DIR
     check_arguments(collected, course, source)
-    manifest = final_grades.read_manifest(collected) or {}
+    manifest = manifest_mod.read(collected) or {}
     max_bytes = int((max_notebook_mb or submitted.DEFAULT_MAX_NOTEBOOK_MB) * submitted.MB)
     assignment = build.ASSIGNMENT
     os.makedirs(course, exist_ok=True)
@@ -364,12 +363,12 @@ def prepare(collected, course, source=None, max_notebook_mb=None, out=print):
         with _quiet_nbgrader(handler):
             for student in students:
                 if student not in folders:
-                    why = (manifest[student].get("problems") or "").strip() or "no repository collected"
+                    why = manifest[student].problems.strip() or "no repository collected"
                     row = (student, "skipped", f"nothing collected ({submitted.plain(why)})")
                 else:
                     log.write(f"--- {student}\n")
                     row = enter_student(course, collected, config, student, notebooks, assignment,
-                                        (manifest.get(student) or {}).get("pushed_at", ""), max_bytes, handler,
+                                        manifest[student].pushed_at if student in manifest else "", max_bytes, handler,
                                         submitted)
                 rows.append(row)
                 out(f"  {submitted.plain(row[0], 60):<{width}}  {row[1]:<9} {row[2]}")
