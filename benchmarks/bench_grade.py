@@ -100,13 +100,18 @@ class Split:
 
         def timed(method, key):
             def wrapper(*args, **kwargs):
+                if split.starting:  # a worker's start sends requests of its own (the self-test, the import)
+                    return method(*args, **kwargs)
+                split.starting = key == "start_s"
                 started = time.perf_counter()
                 try:
                     return method(*args, **kwargs)
                 finally:
+                    split.starting = False
                     split._add(key, time.perf_counter() - started)
             return wrapper
 
+        self.starting = False
         session_mod.CheckHandle.call = timed_call
         session_mod.Session.ensure_worker = timed(ensure, "start_s")
         worker_mod.Worker.request = timed(request, "worker_s")
