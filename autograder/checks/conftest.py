@@ -5,9 +5,23 @@ for check files wherever they live (autograder/checks/ or a --checks-dir).
 
 Hypothesis runs derandomized, with no example database, no deadline and no
 shrinking (each example is a round trip to the worker), so every run tries
-the same examples and a grading run is bounded in time.
+the same examples and a grading run is bounded in time.  Ten generated
+examples per test (after its explicit ones, which come first and name the
+classic mistakes): the checks' mistakes all show on the explicit examples or
+on the first generated ones (the audit's mutants and the bug catalogue say
+so; a derandomized run's first ten examples are the first ten of a longer
+run), and each example costs a round trip; a test that needs fewer says so
+with ``@settings(max_examples=...)``.
+
+The checks' own computations (reference values, statistics, the evaluation of
+a training run's weights) run on one torch thread, as the worker does: they
+are small, and torch's thread pool in a grader that shares its cores with the
+worker (or with other graders) costs far more than it saves: the evaluation
+of a training run took 0.5 s on two threads and 0.02 s on one on a busy
+2-core machine.  The grader's previous setting is restored afterwards.
 """
 import pytest
+import torch
 from hypothesis import HealthCheck, Phase, settings
 
 from autograder.grading.engine import ENGINE_KEY
@@ -18,23 +32,28 @@ settings.register_profile(
     derandomize=True,
     database=None,
     deadline=None,
-    max_examples=25,
+    max_examples=10,
     phases=(Phase.explicit, Phase.generate),
     report_multiple_bugs=False,
     print_blob=False,
     suppress_health_check=list(HealthCheck),
 )
 _previous = []
+_threads = []
 
 
 def pytest_configure(config):
     _previous.append(settings._current_profile)
     settings.load_profile(PROFILE)
+    _threads.append(torch.get_num_threads())
+    torch.set_num_threads(1)
 
 
 def pytest_unconfigure(config):
     if _previous:  # leave hypothesis as we found it (grading may run inside another pytest)
         settings.load_profile(_previous.pop())
+    if _threads:  # and torch's thread pool as it was
+        torch.set_num_threads(_threads.pop())
 
 
 @pytest.fixture(scope="module")
