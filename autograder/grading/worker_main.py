@@ -65,6 +65,7 @@ def main(argv=None):
         try:
             if name == "__import__":
                 response = {"ok": student.import_submission(submission)}
+                _seed_other_generators()
             else:
                 response = {"ok": probes.PROBES[name](**kwargs)}
             data = wire.encode(response)
@@ -73,6 +74,21 @@ def main(argv=None):
         except BaseException as err:  # the student's result could not be examined
             data = wire.encode({"bad": f"{type(err).__name__}: {student.safe_str(err)}"})
         wire.write_message(response_fd, data)
+
+
+def _seed_other_generators():
+    """Seed Python's and numpy's global generators, once the submission is imported.
+
+    The probes seed torch where a check needs it; a submission that draws from
+    another global generator (a mistake the determinism check reports) must
+    still get the same grade, word for word, every time it is graded.
+    """
+    import random
+
+    random.seed(0)
+    numpy = sys.modules.get("numpy")
+    if numpy is not None:
+        numpy.random.seed(0)
 
 
 def _selftest(settings, request_fd, response_fd):
