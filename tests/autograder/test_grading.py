@@ -58,6 +58,17 @@ def test_grading_twice_gives_the_same_results_apart_from_timings(solutions_run):
     assert first == second
 
 
+def test_noise_from_numpy_gets_the_same_message_every_time(tmp_path):
+    """A mistake that draws from an unseeded global generator is graded word for word the same each time."""
+    from support.submissions import build_submission
+
+    body = "eps = torch.from_numpy(np.random.randn(*mu.shape)).to(mu.dtype)\nreturn mu + eps * torch.exp(0.5 * logvar)\n"
+    submission = build_submission(tmp_path / "s", bodies={"reparameterize": "import numpy as np\n" + body})
+    first, second = (grade(str(submission), only="determinism") for _ in range(2))
+    assert first.score == second.score < first.max_score
+    assert [t.message for t in first.tests] == [t.message for t in second.tests]
+
+
 def test_the_stubs_score_0_and_every_check_says_not_implemented_yet(tmp_path):
     proc = _run("grade", "assignment", "--report", "gradescope=" + str(tmp_path / "results.json"),
                 "--report", f"result={tmp_path / 'stored.json'}")
