@@ -50,7 +50,7 @@ def number(value):
     """A grade as the LMS reads it: '87', '86.5', or '' when there is none."""
     if value is None or value == "":
         return ""
-    value = float(value)
+    value = round(float(value), 2)      # 105.999 is "106", not "106."
     return str(int(value)) if value == int(value) else f"{value:.2f}".rstrip("0")
 
 
