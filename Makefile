@@ -3,14 +3,15 @@ VENV   ?= .venv
 PYTHON := $(VENV)/bin/python
 SUBMISSION ?= assignment
 
-.PHONY: help setup test audit train grade doctor collect grade-all written export feedback release template grader-repo classroom50 gradescope lint-workflows bench clean
+.PHONY: help setup test test-fast audit train grade doctor collect grade-all written export feedback release template grader-repo classroom50 gradescope lint-workflows bench clean
 .DEFAULT_GOAL := help
 
 # Every target is listed by `make help` (tests/lab/test_cli.py checks that none is left out).
 help:
 	@echo "make help                     this list"
 	@echo "make setup                    create .venv and install the lab, the grader and the tools (every target does it first)"
-	@echo "make test                     this repository's tests"
+	@echo "make test [JOBS=2]            this repository's tests, both tiers, in JOBS parallel processes"
+	@echo "make test-fast                the fast tier only: pure functions on hand-made data, no subprocess (under a minute)"
 	@echo "make audit [OUT=dir] [JOBS=2]  mutation-test the checks + the catalogues (report: outputs/audit/)"
 	@echo "make grade [SUBMISSION=dir]   grade a submission (default: assignment)"
 	@echo "make doctor                   what isolation this machine gives student code, and why"
@@ -40,8 +41,16 @@ $(VENV)/.installed: pyproject.toml
 	$(VENV)/bin/pip install --quiet -e '.[dev]'
 	touch $@
 
+# Two tiers: tests marked `slow` start processes (grading workers, sandboxes, nbgrader, git,
+# training runs) or need torch; the rest are pure functions on hand-made data (make test-fast).
+# make test runs both in JOBS pytest-xdist workers (default 2: one per core of the machine the
+# budgets were measured on; more workers than cores makes the timed tests compete for the CPU),
+# a file to a worker (its module-scoped fixtures are built once: see tests/conftest.py).
 test: setup
-	$(PYTHON) -m pytest -q
+	$(PYTHON) -m pytest -q -n $(or $(JOBS),2) --dist loadfile
+
+test-fast: setup
+	$(PYTHON) -m pytest -q -m "not slow"
 
 audit: setup
 	$(PYTHON) -m autograder audit --out $(or $(OUT),outputs/audit) --jobs $(or $(JOBS),2)

@@ -1,9 +1,24 @@
-"""Fixtures shared by this repository's tests.
+"""Fixtures shared by this repository's tests, and the two tiers.
 
 No test needs the network: ``fake_data_dir`` writes a tiny Fashion-MNIST in the
 real format (gzip'd IDX files with the official names and magic numbers) that
 the lab's real torchvision loader reads.
+
+Tiers: a test that starts a process of any kind (a grading worker, a sandbox,
+nbgrader, git, a training run) or needs torch is marked ``slow``; the rest
+(``make test-fast``, ``pytest -m "not slow"``) are pure functions on hand-made
+data.  With ``-m "not slow"`` a file marked slow as a whole (a top-level
+``pytestmark = pytest.mark.slow``) is not even imported: the fast tier does
+not wait for what those files import (torch, nbgrader) or build at import time.
+
+In parallel (``make test``: pytest-xdist with ``--dist loadfile``) each file
+runs in one worker, so that a module-scoped fixture (one graded class, one
+release, one training run) is built once, not once per worker.  (Grouping
+only those tests, ``xdist_group`` + ``--dist loadgroup``, would balance
+better, but pytest-xdist 3.8 cannot attach the group under pytest 9.2's node
+ids: the marks are silently ignored, pytest-dev/pytest-xdist#1386.)
 """
+import re
 import sys
 
 import pytest
@@ -13,6 +28,18 @@ from support import ROOT, SOLUTIONS
 sys.path.insert(0, str(ROOT))  # the repository's packages (autograder, platforms, release)
 
 from autograder.checks.fakedata import write_fashion_mnist  # noqa: E402
+
+_WHOLE_FILE_SLOW = re.compile(rb"^pytestmark\s*=\s*\[?\s*pytest\.mark\.slow\b", re.M)
+
+
+def pytest_ignore_collect(collection_path, config):
+    """Under exactly ``-m "not slow"``, skip the files whose every test is slow, unimported."""
+    if (config.getoption("markexpr") or "").split() != ["not", "slow"]:
+        return None
+    if collection_path.suffix == ".py" and collection_path.name.startswith("test_"):
+        if _WHOLE_FILE_SLOW.search(collection_path.read_bytes()):
+            return True
+    return None
 
 
 @pytest.fixture(scope="session")

@@ -75,6 +75,7 @@ def test_each_mutant_changes_its_function_only_and_compiles():
         assert before[target.last:] == after[target.last + span:], m.id
 
 
+@pytest.mark.slow
 def test_generation_is_deterministic():
     again, dropped = mutants.generate(str(ROOT / "solutions"))
     assert [(m.id, m.source) for m in again] == [(m.id, m.source) for m in MUTANTS] and dropped == DROPPED
@@ -187,6 +188,7 @@ def _same(a, b):
 NUMBERS = st.one_of(st.integers(-3, 30), st.floats(-3, 30, allow_nan=False), st.just(0), st.just(0.0))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("entry", ENTRIES, ids=[f"{e['function']}: {e['after']}" for e in ENTRIES])
 def test_each_equivalence_claim_holds_for_valid_inputs_of_any_shape(entry):
     """Deterministic functions: same value or same exception; reparameterize: the same law, by coupling."""
@@ -349,6 +351,7 @@ def ci_audit(tmp_path_factory):
     return proc, out
 
 
+@pytest.mark.slow
 def test_the_ci_audit_scores_100_and_the_catalogues_pass(ci_audit):
     proc, out = ci_audit
     assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
@@ -362,6 +365,7 @@ def test_the_ci_audit_scores_100_and_the_catalogues_pass(ci_audit):
     assert "Mutation score 100%" in proc.stdout and "PASSED" in proc.stdout
 
 
+@pytest.mark.slow
 def test_the_report_files_are_well_formed(ci_audit):
     _, out = ci_audit
     data = json.loads((out / "report.json").read_text(encoding="utf-8"))
@@ -397,6 +401,7 @@ def test_the_report_files_are_well_formed(ci_audit):
         assert db.num_work_items == SAMPLE and db.num_results == SAMPLE
 
 
+@pytest.mark.slow
 def test_same_inputs_give_the_same_report(tmp_path):
     """Everything but the timing is the same in two runs (a small run: kl_warmup's mutants)."""
     runs = []

@@ -12,6 +12,8 @@ import torch
 from autograder import errors
 from autograder.checks import support
 
+pytestmark = pytest.mark.slow
+
 
 def _pair(batch=4, latent=3, dtype="float64"):
     return support.random_pair(batch, latent, dtype, seed=3)

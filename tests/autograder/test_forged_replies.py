@@ -22,6 +22,8 @@ from autograder.grading.engine import grade
 from support import ROOT
 from support.submissions import build_submission, failures, load, rubric_copy
 
+pytestmark = pytest.mark.slow
+
 HOSTILE = load("hostile")
 
 

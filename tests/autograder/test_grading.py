@@ -12,6 +12,8 @@ from autograder.grading.engine import grade
 from autograder.reporters import gradescope
 from support.submissions import ROOT, rubric_copy
 
+pytestmark = pytest.mark.slow
+
 CHECK_IDS = ["shapes", "reparameterization", "kl_analytic", "loss_reduction", "warmup", "determinism", "training"]
 
 

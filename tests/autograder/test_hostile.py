@@ -14,6 +14,8 @@ from autograder.grading.engine import grade
 from autograder.reporters import gradescope
 from support.submissions import build_submission, failures, load, rubric_copy
 
+pytestmark = pytest.mark.slow
+
 HOSTILE = load("hostile")
 
 

@@ -124,6 +124,7 @@ def test_a_link_is_not_a_folder_to_walk(tmp_path):
         list(safefs.walk(str(tmp_path / "pkg")))
 
 
+@pytest.mark.slow
 def test_1100_nested_folders_are_refused_in_one_sentence_without_recursion(tmp_path):
     pkg = tmp_path / "lab6_generative"
     pkg.mkdir()
@@ -322,6 +323,7 @@ def _stored(tmp_path, name):
                                         .read_text()))
 
 
+@pytest.mark.slow
 def test_grade_all_refuses_a_submission_over_a_limit_with_a_zero_that_says_why(tmp_path):
     run = _run(tmp_path)
     subs = tmp_path / "subs"
@@ -428,6 +430,7 @@ def hostile_class(tmp_path):
     os.remove(subs / "mallory" / "big.py")
 
 
+@pytest.mark.slow
 def test_a_hostile_class_is_graded_in_bounded_time_and_memory(hostile_class, tmp_path):
     signal.alarm(0)     # this one has its own time limit
     out = tmp_path / "out"
@@ -460,6 +463,7 @@ def test_a_hostile_class_is_graded_in_bounded_time_and_memory(hostile_class, tmp
     assert "deep: refused" in again.stdout
 
 
+@pytest.mark.slow
 def test_remove_tree_takes_down_what_a_worker_could_build(tmp_path):
     """1100 nested read-only folders, a link out, a pipe: removed without recursion, the link's target kept."""
     scratch = tmp_path / "scratch"

@@ -250,6 +250,7 @@ def test_the_hint_at_the_end_of_a_long_message_stays_visible():
     assert len(console.table(result).splitlines()[3]) <= console.WIDTH
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("encoding", ["ascii", "latin-1", "utf-8"])
 def test_the_console_table_prints_on_any_terminal(encoding):
     """Printed to a strict stdout (an ASCII terminal too): the table, never a UnicodeEncodeError."""

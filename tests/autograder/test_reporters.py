@@ -203,6 +203,7 @@ def test_junit_reports_are_read_as_data(tmp_path):
     assert not junit.read(tmp_path / "empty.xml").passed
 
 
+@pytest.mark.slow
 def test_results_to_a_device_are_written_in_place_not_renamed_over_it(tmp_path):
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)

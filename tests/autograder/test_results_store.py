@@ -133,6 +133,7 @@ def test_one_finder_for_every_entry_point(tmp_path):
     assert find_package(str(tmp_path), max_depth=2) == str(tmp_path / "repo" / "inner")
 
 
+@pytest.mark.slow
 def test_a_new_platform_is_one_registered_reporter(tmp_path, capsys):
     """A toy reporter, registered by name, is reachable from the command line with no other change."""
     seen = []

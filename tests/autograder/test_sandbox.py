@@ -25,6 +25,8 @@ from autograder.grading.engine import grade
 from support.submissions import build_submission
 from support import ROOT
 
+pytestmark = pytest.mark.slow
+
 MECHANISMS = ["bwrap", "landlock"]
 SECRET = "ghp_secretTOKEN4242"
 HOME_SECRET = "oauth_token: gho_homeSECRET99"

@@ -9,6 +9,8 @@ from autograder import rubric
 from autograder.grading.engine import grade
 from support.submissions import build_submission, failures, load
 
+pytestmark = pytest.mark.slow
+
 ALTERNATIVES = load("alternatives")
 BUGS = load("bugs")
 RUBRIC = rubric.load()

@@ -8,6 +8,8 @@ import torch
 
 from autograder.grading import wire
 
+pytestmark = pytest.mark.slow
+
 
 def _roundtrip(payload):
     data = wire.encode(payload)

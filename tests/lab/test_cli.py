@@ -4,6 +4,8 @@ import argparse
 import pytest
 import torch
 
+pytestmark = pytest.mark.slow
+
 
 def exits(capsys, code, call, *args):
     """Run ``call(*args)``; it must exit with ``code`` after one line on stderr, which is returned."""

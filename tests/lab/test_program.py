@@ -5,6 +5,8 @@ import pytest
 
 from support import ASSIGNMENT, SOLUTIONS, run_module
 
+pytestmark = pytest.mark.slow
+
 TRAIN = "lab6_generative.train_vae"
 ARTIFACTS = ("samples.png", "reconstructions.png", "loss_curve.png", "history.json", "vae.safetensors")
 

@@ -7,6 +7,8 @@ import pytest
 
 from support import ASSIGNMENT, SOLUTIONS, offline_env
 
+pytestmark = pytest.mark.slow
+
 ORIGINAL_LAB_TEST = '''
 def test_vae_shapes():
     from lab6_generative.train_vae import VAE

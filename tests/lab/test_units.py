@@ -2,6 +2,8 @@
 import pytest
 import torch
 
+pytestmark = pytest.mark.slow
+
 
 def test_loader_reads_the_gzip_idx_files_through_torchvision(lab, fake_data_dir):
     from torchvision import datasets, transforms

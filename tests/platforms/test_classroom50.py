@@ -12,6 +12,8 @@ import pytest
 from platforms import common
 from support import platform_tools as testing
 
+pytestmark = pytest.mark.slow
+
 ROOT = Path(common.ROOT)
 LIMIT = 10 * 1000 * 1000
 

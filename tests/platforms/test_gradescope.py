@@ -16,6 +16,8 @@ import pytest
 from platforms import common
 from support import platform_tools as testing
 
+pytestmark = pytest.mark.slow
+
 ROOT = Path(common.ROOT)
 
 

@@ -23,6 +23,8 @@ from platforms import common
 from support import offline_env, platform_tools as testing
 from support.submissions import build_submission, load as load_catalogue
 
+pytestmark = pytest.mark.slow
+
 ROOT = Path(common.ROOT)          # the course repository the platforms are built from
 HOME = Path(common.HERE).parent   # where the platforms package lives (the same folder)
 

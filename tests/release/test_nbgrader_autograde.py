@@ -16,6 +16,8 @@ import pytest
 
 from support import ROOT, SOLUTIONS, offline_env
 
+pytestmark = pytest.mark.slow
+
 AUTOGRADED = {"test_reparameterize": 3, "test_kl_divergence": 3, "test_kl_warmup": 2}
 MANUAL = ("q1_answer", "q2_answer", "q3_answer")
 STUDENT_FILES = ("lab6_generative/vae.py", "lab6_generative/schedules.py")

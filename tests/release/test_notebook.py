@@ -15,6 +15,8 @@ import pytest
 
 from support import SOLUTIONS, offline_env
 
+pytestmark = pytest.mark.slow
+
 NOTEBOOK = SOLUTIONS / "lab6_vae.ipynb"
 TEST_CELLS = {"test_reparameterize": "reparameterize", "test_kl_divergence": "kl_divergence",
               "test_kl_warmup": "kl_warmup"}

@@ -20,6 +20,8 @@ from support import ASSIGNMENT, ROOT, SOLUTIONS, offline_env
 
 from release import build as release_build
 
+pytestmark = pytest.mark.slow
+
 NOTEBOOK = "lab6_vae.ipynb"
 # Files a local run leaves in assignment/ (all git-ignored, never part of the release).
 LOCAL_CRUFT = ("__pycache__", "*.pyc", ".pytest_cache", ".hypothesis", ".ipynb_checkpoints", ".data", "outputs")

@@ -22,6 +22,8 @@ import yaml
 
 from support import ROOT, offline_env
 
+pytestmark = pytest.mark.slow
+
 DEADLINE = "2026-12-01T23:59:00+01:00"
 D = datetime.datetime.fromisoformat(DEADLINE)
 TOKEN = "ghp_test_token_never_to_be_printed_0123456789"

@@ -148,6 +148,7 @@ def full_class(tmp_path_factory):
 
 # ---------------------------------------------------------------- the files
 
+@pytest.mark.slow
 def test_with_a_gradebook_every_student_gets_their_grade_hidden_messages_late_penalty_and_comments(
         full_class, tmp_path, capsys):
     base, collected, grades = full_class
@@ -207,6 +208,7 @@ def test_without_a_gradebook_or_manifest_the_file_says_what_is_known(tmp_path, c
     assert "ben  " in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_running_it_again_gives_the_same_bytes(full_class, tmp_path):
     base, collected, grades = full_class
     args = (grades, "--collected", collected, "--gradebook", base / "course" / "gradebook.db")
@@ -215,6 +217,7 @@ def test_running_it_again_gives_the_same_bytes(full_class, tmp_path):
         assert (tmp_path / "a" / f"{name}.md").read_bytes() == (tmp_path / "b" / f"{name}.md").read_bytes()
 
 
+@pytest.mark.slow
 def test_hostile_text_is_shown_as_text(full_class, tmp_path):
     """A message, a note and a comment that try HTML, headings, links, tables, escapes and fences."""
     from markdown_it import MarkdownIt
@@ -273,6 +276,7 @@ def test_names_that_differ_only_in_case_get_one_file(tmp_path, capsys):
     assert os.listdir(tmp_path / "out") == ["Ana.md"] and "differs from Ana only in case" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_a_grade_that_is_not_final_gets_no_file(tmp_path, capsys):
     """Written answers still to grade, a folder or a manifest collected again after grading, grades.csv older
     than a Result, the gradebook changed after grade-all: a line each, no file (an earlier run's file removed),
@@ -360,6 +364,7 @@ def remotes(full_class, tmp_path):
     return repos, tmp_path / "roster.csv"
 
 
+@pytest.mark.slow
 def test_push_commits_feedback_md_on_a_feedback_branch_and_nothing_else(full_class, remotes, tmp_path, capsys):
     base, collected, grades = full_class
     repos, roster = remotes
@@ -394,6 +399,7 @@ def test_push_commits_feedback_md_on_a_feedback_branch_and_nothing_else(full_cla
     assert refs(repos["ana"])["refs/heads/feedback"] == pushed, "the second push changes nothing"
 
 
+@pytest.mark.slow
 def test_a_changed_grade_is_a_new_commit_on_top_and_an_empty_repository_is_not_pushed_to(tmp_path, capsys):
     collected, grades = make_class(tmp_path, ("ana", "ben"), with_gradebook=False)
     remotes = tmp_path / "remotes"
@@ -415,6 +421,7 @@ def test_a_changed_grade_is_a_new_commit_on_top_and_an_empty_repository_is_not_p
     assert "the loss fell by 3%" in git("show", "feedback:FEEDBACK.md", cwd=ana)
 
 
+@pytest.mark.slow
 def test_a_student_not_in_the_roster_is_not_pushed_and_the_others_are(full_class, tmp_path, capsys):
     base, collected, grades = full_class
     remotes = tmp_path / "remotes"
@@ -464,6 +471,7 @@ def test_bad_arguments_are_one_sentence_and_exit_2(plain_class, tmp_path, monkey
     assert not (tmp_path / "x").exists()
 
 
+@pytest.mark.slow
 def test_options_must_match_what_grade_all_used(full_class, tmp_path, capsys):
     base, collected, grades = full_class
     assert run(grades, "--out", tmp_path / "x", "--gradebook", base / "course" / "gradebook.db") == 2
@@ -474,6 +482,7 @@ def test_options_must_match_what_grade_all_used(full_class, tmp_path, capsys):
     assert "no.db not found" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_the_command_line_says_it_in_one_line_without_a_traceback(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "autograder", "feedback", str(tmp_path), "--out",
                            str(tmp_path / "out")], cwd=ROOT, capture_output=True, text=True, timeout=120)

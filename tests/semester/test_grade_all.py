@@ -9,6 +9,8 @@ import pytest
 
 from support import ASSIGNMENT, ROOT, SOLUTIONS
 
+pytestmark = pytest.mark.slow
+
 CHECKS = ["shapes", "reparameterization", "kl_analytic", "loss_reduction", "warmup", "determinism", "training"]
 
 

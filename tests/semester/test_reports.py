@@ -311,6 +311,7 @@ def test_export_reads_a_roster_as_collect_does(tmp_path):
     assert [row[0] for row in rows[2:]] == ["Lopez, Ana", "Ben Okafor", "Chloé Martin", "Dev Patel"]
 
 
+@pytest.mark.slow
 def test_make_export_passes_title_and_out():
     make = shutil.which("make")
     if make is None:
@@ -326,6 +327,7 @@ def test_make_export_passes_title_and_out():
 # student data stays out of git
 # --------------------------------------------------------------------------------------------
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path, ignored", [
     ("collected/ana/lab6_generative/vae.py", True), ("collected/manifest.csv", True),
     ("grades/grades.csv", True), ("grades/students/ana/results.json", True), ("course/gradebook.db", True),

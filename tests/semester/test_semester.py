@@ -140,6 +140,7 @@ def test_numbers_are_written_as_an_lms_reads_them():
     assert number("not a number") == "not a number" and number(float("inf")) == "inf"
 
 
+@pytest.mark.slow
 def test_grade_all_with_a_missing_gradebook_or_a_bad_manifest_is_one_line(tmp_path):
     import shutil
     import subprocess
@@ -155,6 +156,7 @@ def test_grade_all_with_a_missing_gradebook_or_a_bad_manifest_is_one_line(tmp_pa
     assert proc.returncode == 2 and "no 'student' column" in proc.stderr and "Traceback" not in proc.stderr
 
 
+@pytest.mark.slow
 def test_export_needs_grades_and_a_roster(tmp_path):
     import subprocess
     import sys

@@ -33,6 +33,8 @@ import pytest
 
 from support import ASSIGNMENT, ROOT, SOLUTIONS
 
+pytestmark = pytest.mark.slow
+
 MANUAL = ("q1_answer", "q2_answer", "q3_answer")
 TESTS = ("test_reparameterize", "test_kl_divergence", "test_kl_warmup")
 MARKERS = ("MARKER_cell", "MARKER_system", "MARKER_vae", "MARKER_testcell")
