@@ -122,3 +122,36 @@ def test_checks_dir_supplies_and_overrides_check_files(tmp_path):
     hidden = rubric.load(rubric_copy(tmp_path, extra_checks=[extra]))
     result = grade(str(ROOT / "solutions"), hidden, only="secret")
     assert result.checks[0].status == "skipped" and "not available here" in result.checks[0].first_failure
+
+
+ADAM_SCRIPT = """
+import sys
+import torch
+from autograder.grading.probes import Adam
+from lab6_generative.vae import VAE
+
+def train(make):
+    torch.manual_seed(0)
+    model = VAE(z=16)
+    optimizer = make(model.parameters())
+    x = torch.rand(256, 784, generator=torch.Generator().manual_seed(1))
+    for i in range(30):
+        optimizer.zero_grad(set_to_none=True)
+        loss = model(x[(i % 4) * 64:(i % 4 + 1) * 64], beta=1.0)[1]
+        loss.backward()
+        optimizer.step()
+    return model.state_dict()
+
+ours = train(lambda p: Adam(p, lr=1e-3))
+print("dynamo" if "torch._dynamo" in sys.modules else "no dynamo")
+theirs = train(lambda p: torch.optim.Adam(p, lr=1e-3))
+print("identical" if all(torch.equal(ours[k], theirs[k]) for k in ours) else "different")
+"""
+
+
+def test_the_training_probes_adam_is_torchs_bit_for_bit_without_importing_dynamo():
+    """The train probe's Adam gives the weights torch.optim.Adam gives, and never imports torch._dynamo."""
+    proc = subprocess.run([sys.executable, "-c", ADAM_SCRIPT], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300, env={**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'solutions'}"})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["no", "dynamo", "identical"]

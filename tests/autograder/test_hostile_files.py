@@ -343,13 +343,14 @@ def test_grade_all_refuses_a_submission_over_a_limit_with_a_zero_that_says_why(t
             student_dir = tmp_path / "out" / "students" / name
             student_dir.mkdir(parents=True)
             (student_dir / resume.STAMP).write_text("an earlier grade's stamp\n")
-            _, status, seconds, why = grade_all.grade_student(name, str(subs / name), run, "grader")
-            assert (status, seconds) == ("refused", 0.0) and reason in why
+            student = grade_all.scan_student(name, str(subs / name), run, "grader")
+            status, why = student.status, student.why
+            assert status == "refused" and student.root is None and reason in why
             result = _stored(tmp_path, name)
             assert result.score == 0 and result.notes == [f"{name}: not graded: {why}."]
             assert all(reason in t.message for t in result.tests)
             assert not (student_dir / resume.STAMP).exists(), "the next run must not call the zero unchanged"
-        assert grade_all.grade_student("piped", str(subs / "piped"), run, "g")[1] == "no package"
+        assert grade_all.scan_student("piped", str(subs / "piped"), run, "g").status == "no package"
     finally:
         unnest(subs / "deep" / PACKAGE)
 
@@ -361,7 +362,8 @@ def test_grade_all_uses_the_rubrics_limits(tmp_path):
     pkg.mkdir(parents=True)
     for i in range(6):
         (pkg / f"{i}.py").touch()
-    _, status, _, why = grade_all.grade_student("amy", str(tmp_path / "subs" / "amy"), run, "g")
+    student = grade_all.scan_student("amy", str(tmp_path / "subs" / "amy"), run, "g")
+    status, why = student.status, student.why
     assert status == "refused" and why == ("your submission holds more than 5 files and folders (the limit is "
                                            "limits.submission_files in grading.yml)")
 
