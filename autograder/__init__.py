@@ -3,13 +3,16 @@
     from autograder import grade
     result = grade("solutions")        # a results.Result; see engine.grade
 
-Modules: rubric (grading.yml), submission (where the package is), engine
-(pytest over the checks), session and worker (the isolated process that runs
-student code), wire (its messages), student, probes and worker_main (what runs
-inside that process), errors, results (the Result and its stored form),
-reporters/ (one per platform, registered by name), checks/ (one pytest file
-per rubric check), cli (python -m autograder), grade_all, resume and
-class_report (a class), fakedata (the grader's own training images).
+Folders by concern: ``grading/`` (one submission: the engine, the pool of
+grading processes, the worker seen from the grader, its messages and the
+trust boundary for its replies, and what runs inside the box),
+``sandbox/`` (isolation of student code and the reader of student files),
+``checks/`` (one pytest file per rubric check), ``reporters/`` (one per
+output format, registered by name), ``semester/`` (a class: grade-all,
+collect, late work, written answers, final grades, exports, feedback) and
+``audit/`` (mutation testing of the checks).  Shared by all: rubric
+(grading.yml), results (the Result and its stored form), errors, text,
+files, facts, submission, cli (python -m autograder).
 
 This file stays import-free: the worker imports the package too.
 """

@@ -5,13 +5,15 @@ import json
 import pytest
 
 from autograder import results, rubric
-from autograder.results import CheckResult, Result, TestResult
+from autograder.results import CheckResult, InternalError, Result, TestResult
 
 
 def _check(check_id, points, *statuses, visibility="public"):
+    """A check whose tests end as ``statuses``: a failed one for a wrong answer (reason ``wrong``)."""
     shares = results.split_points(points, len(statuses))
     return CheckResult(check_id, check_id.title(), points, visibility,
-                       [TestResult(f"t{i}", check_id, share, status, "" if status == "passed" else f"{check_id} {i}")
+                       [TestResult(f"t{i}", check_id, share, status, "" if status == "passed" else f"{check_id} {i}",
+                                   reason="wrong" if status == "failed" else None)
                         for i, (share, status) in enumerate(zip(shares, statuses))])
 
 
@@ -51,16 +53,20 @@ def test_clip_cleans_and_cuts_in_the_middle():
 
 def _stored():
     return Result("subm", 100, [_check("kl", 25, "passed", "failed"), _check("det", 10, "skipped")],
-                  output="out ✓\n", notes=["n1"], internal_errors=["test_det.py::x: boom"], seconds=2.5,
+                  output="out ✓\n", notes=["n1"], internal_errors=[InternalError("det", "test_det.py::x: boom")],
+                  seconds=2.5,
                   isolation="landlock")
 
 
 def test_to_dict_is_json_and_from_dict_reads_it_back_equal():
     data = json.loads(json.dumps(results.to_dict(_stored())))
-    assert data["schema"] == "lab6-autograder/result" and data["version"] == 1
+    assert data["schema"] == "lab6-autograder/result" and data["version"] == results.VERSION == 2
     assert "score" not in data, "scores follow from the statuses, they are not stored"
+    assert [t["reason"] for t in data["checks"][0]["tests"]] == ["passed", "wrong"]
+    assert data["internal_errors"] == [{"check": "det", "message": "test_det.py::x: boom"}]
     again = results.from_dict(data)
     assert again == _stored() and again.score == 13 and again.isolation == "landlock"
+    assert [t.reason for t in again.tests] == ["passed", "wrong", "not_run"]
 
 
 def test_from_dict_fills_optional_fields_with_their_defaults():
@@ -81,10 +87,11 @@ def test_from_dict_fills_optional_fields_with_their_defaults():
 @pytest.mark.parametrize("data, words", [
     ([], "not a stored autograder result"),
     ({"schema": "lab6-autograder/result"}, "version None"),
-    ({"schema": "lab6-autograder/result", "version": 1, "submission": "s", "total": 1}, "incomplete or malformed"),
-    ({"schema": "lab6-autograder/result", "version": 1, "submission": "s", "total": 1, "checks": [{"id": "x"}]},
+    ({"schema": "lab6-autograder/result", "version": 1}, "version 1 was written by an older grader"),
+    ({"schema": "lab6-autograder/result", "version": 2, "submission": "s", "total": 1}, "incomplete or malformed"),
+    ({"schema": "lab6-autograder/result", "version": 2, "submission": "s", "total": 1, "checks": [{"id": "x"}]},
      "KeyError"),
-    ({"schema": "lab6-autograder/result", "version": 1, "submission": "s", "total": 1, "checks": 5}, "TypeError"),
+    ({"schema": "lab6-autograder/result", "version": 2, "submission": "s", "total": 1, "checks": 5}, "TypeError"),
 ])
 def test_from_dict_refuses_anything_else_in_one_sentence(data, words):
     with pytest.raises(ValueError) as err:
@@ -103,13 +110,15 @@ def test_nothing_to_grade_fails_every_check_with_the_message_and_claims_no_sandb
 
 def test_merge_takes_one_check_from_the_regrade_and_keeps_the_others_errors():
     base = dataclasses.replace(_stored(), internal_errors=[
-        "test_det.py::x: boom", "check 'det' timed out", "test_kl.py::y: other", "a grader-wide problem"])
+        InternalError("det", "test_det.py::x: boom"), InternalError("det", "check 'det' timed out"),
+        InternalError("kl", "test_kl.py::y: other"), InternalError(None, "a grader-wide problem")])
     regraded = _check("det", 10, "passed")
-    partial = Result("subm", 100, [regraded], internal_errors=["check 'det': new problem"])
+    partial = Result("subm", 100, [regraded], internal_errors=[InternalError("det", "check 'det': new problem")])
     merged = results.merge(base, partial, "det")
     assert [c.id for c in merged.checks] == ["kl", "det"] and merged.checks[1] is regraded
     assert merged.score == 23 and merged.output == base.output and merged.isolation == "landlock"
-    assert merged.internal_errors == ["test_kl.py::y: other", "a grader-wide problem", "check 'det': new problem"]
+    assert [(e.check, str(e)) for e in merged.internal_errors] == \
+        [("kl", "test_kl.py::y: other"), (None, "a grader-wide problem"), ("det", "check 'det': new problem")]
     assert base.checks[1].status == "skipped", "the base Result is not changed"
 
 
