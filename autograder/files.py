@@ -69,8 +69,10 @@ class atomic:
         return self.tmp
 
     def __exit__(self, kind, value, traceback):
-        if kind is None:
-            os.replace(self.tmp, self.path)
-        elif os.path.lexists(self.tmp):
-            os.unlink(self.tmp)
+        try:
+            if kind is None:
+                os.replace(self.tmp, self.path)
+        finally:   # the block or the rename failed: no partial file is left behind
+            if os.path.lexists(self.tmp):
+                os.unlink(self.tmp)
         return False

@@ -296,7 +296,7 @@ def hostile_class(tmp_path):
         "stored": str(out / "students" / "mallory" / "autograder-result.json"),
         "grades": str(out / "grades.csv"),
         "classmates": [str(subs / name / "lab6_generative" / "vae.py") for name in ("alice", "bob")],
-        "grader_files": [str(grader / "grading.yml"), str(grader / "autograder" / "engine.py")],
+        "grader_files": [str(grader / "grading.yml"), str(grader / "autograder" / "grading" / "engine.py")],
         "home_secret": str(home / ".config" / "gh" / "hosts.yml"),
         "port": listener.port,
         "tmp_drop": str(tmp_path / "stolen.txt"),

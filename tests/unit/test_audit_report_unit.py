@@ -109,14 +109,14 @@ def test_equivalents_and_stale_entries():
 
 
 def test_catalogue_tables():
-    lines = _section(report.markdown(_audit()), "## Catalogues (tests/submissions/)")
+    lines = _section(report.markdown(_audit()), "## Catalogues (autograder/audit/catalogues/)")
     assert "| correct reference | 100/100 | full marks |" in lines
     assert "| alternative logvar | 90/100 | **lost points**: kl_analytic 15/25; warmup 0/15 |" in lines
     assert "| sign | kl_divergence | kl_analytic | yes | yes: `sign` | the \\| sign is flipped |" in lines
     assert "| quiet | kl_warmup | warmup | **no** | **no**: `warm` |  |" in lines
     audit = _audit()
     audit["catalogues"] = None
-    assert _section(report.markdown(audit), "## Catalogues (tests/submissions/)") == ["", "Not run (--no-catalogues).", ""]
+    assert _section(report.markdown(audit), "## Catalogues (autograder/audit/catalogues/)") == ["", "Not run (--no-catalogues).", ""]
 
 
 def test_the_kill_matrix_has_one_row_per_mutant():

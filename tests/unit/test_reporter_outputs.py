@@ -1,27 +1,35 @@
 """Every registered reporter on one hand-made Result, into files; what reporters/__init__.py says for all."""
+import dataclasses
 import json
 import os
 
 import pytest
 
-from autograder import reporters
+from autograder import files, reporters
 from autograder.errors import UsageError
 from autograder.reporters import result as stored
-from autograder.results import CheckResult, Result, TestResult
+from autograder.results import CheckResult, InternalError, Result, TestResult
 
 
 def _result(hidden_status="failed", internal_errors=()):
     """28 of 50 points when every check ran: kl 13/25, warmup 15/15, determinism 0/10 (hidden)."""
     kl = CheckResult("kl_analytic", "The analytic KL divergence", 25, "public", [
         TestResult("closed form", "kl_analytic", 13, "passed", seconds=0.2),
-        TestResult("known values", "kl_analytic", 12, "failed", "the sign is flipped", seconds=0.1)])
+        TestResult("known values", "kl_analytic", 12, "failed", "the sign is flipped", seconds=0.1, reason="wrong")])
     warm = CheckResult("warmup", "The KL warm-up schedule", 15, "public", [
         TestResult("linear", "warmup", 15, "passed")])
     det = CheckResult("determinism", "Reproducibility under a seed", 10, "hidden", [
         TestResult("same seed", "determinism", 10, hidden_status,
-                   "" if hidden_status == "passed" else f"determinism {hidden_status}")])
+                   "" if hidden_status == "passed" else f"determinism {hidden_status}",
+                   reason="wrong" if hidden_status == "failed" else None)])
     return Result("submissions/ana", 100, [kl, warm, det], output="printed by ana\n", notes=["a note"],
                   internal_errors=list(internal_errors), seconds=4.0, isolation="bwrap")
+
+
+def _passed(result, check, test):
+    """Make test ``test`` of check ``check`` of ``result`` a pass (status and reason agreeing)."""
+    tests = result.checks[check].tests
+    tests[test] = dataclasses.replace(tests[test], status="passed", message="", reason="passed")
 
 
 @pytest.fixture
@@ -33,11 +41,12 @@ def no_ci_environment(monkeypatch):
             monkeypatch.delenv(name)
 
 
-def test_the_registry_has_every_documented_reporter_with_a_one_line_help():
+def test_the_registry_has_every_documented_reporter():
     assert set(reporters.names()) >= {"console", "gradescope", "classroom50", "github", "result"}
     for name in reporters.names():
         reporter = reporters.get(name)
-        assert reporter.name == name and callable(reporter.write) and reporter.help and "\n" not in reporter.help
+        assert reporter.name == name and callable(reporter.write)
+        assert f"\n    {name} " in reporters.__doc__, f"reporter {name!r} is listed in reporters/__init__.py"
     assert reporters.get("gradescope").default == "results.json"
     assert reporters.get("result").default == "autograder-result.json"
 
@@ -137,25 +146,25 @@ def test_score_text_when_a_public_check_did_not_run():
     for check in result.checks[:2]:
         check.tests = [TestResult(t.name, t.check_id, t.max_score, "skipped", "--only") for t in check.tests]
     assert reporters.score_text(result) == "checks that ran 0/10; 2 checks (40 points) did not run here"
-    result.checks[1].tests[0].status = "passed"
+    _passed(result, 1, 0)
     assert reporters.score_text(result) == "checks that ran 15/25; 1 check (25 points) did not run here"
 
 
 def test_everything_passed_means_nothing_that_ran_lost_a_point():
     assert not reporters.everything_passed(_result())
     full = _result(hidden_status="passed")
-    full.checks[0].tests[1].status = "passed"
+    _passed(full, 0, 1)
     assert reporters.everything_passed(full) and full.score == full.max_score == 50
     skipped = _result(hidden_status="skipped")
-    skipped.checks[0].tests[1].status = "passed"
+    _passed(skipped, 0, 1)
     assert reporters.everything_passed(skipped), "a hidden check that did not run is not a lost point"
-    full.internal_errors.append("boom")
+    full.internal_errors.append(InternalError(None, "boom"))
     assert not reporters.everything_passed(full), "an internal error is never a pass"
 
 
 def test_everything_passed_counts_the_attached_public_tests():
     full = _result(hidden_status="passed")
-    full.checks[0].tests[1].status = "passed"
+    _passed(full, 0, 1)
     full.public_tests = type("Public", (), {"passed": False})()
     assert not reporters.everything_passed(full)
     full.public_tests.passed = True
@@ -164,7 +173,7 @@ def test_everything_passed_counts_the_attached_public_tests():
 
 def test_first_failures_gives_each_check_that_ran_its_first_failing_test():
     result = _result()
-    result.checks[0].tests.append(TestResult("later", "kl_analytic", 0, "failed", "second"))
+    result.checks[0].tests.append(TestResult("later", "kl_analytic", 0, "failed", "second", reason="wrong"))
     assert [(c.id, t.name) for c, t in reporters.first_failures(result)] == \
         [("kl_analytic", "known values"), ("determinism", "same seed")]
     assert [c.id for c, _ in reporters.first_failures(_result(hidden_status="skipped"))] == ["kl_analytic"]
@@ -187,7 +196,7 @@ def test_write_text_leaves_no_partial_file_when_the_rename_fails(tmp_path, monke
         assert open(src, encoding="utf-8").read() == "new", "the whole text is written before the rename"
         raise OSError("disk full")
 
-    monkeypatch.setattr(reporters.os, "replace", fail)
+    monkeypatch.setattr(files.os, "replace", fail)   # the rename of files.atomic, behind reporters.write_text
     with pytest.raises(OSError, match="disk full"):
         reporters.write_text(path, "new")
     assert path.read_text() == "old" and os.listdir(tmp_path) == ["out.txt"], "old file kept, no .tmp left"
