@@ -1,6 +1,7 @@
 """The speed targets of the grading pool, measured in one run, each also as a ratio to importing torch.
 
     .venv/bin/python benchmarks/bench_targets.py [--rounds 5] [--students 12] [--jobs 2] [--audit] [--fast-tests]
+                                                 [--baseline DIR]
 
 These machines are shared and noisy, so every figure is a median of rounds that
 interleave the measurements (round 1: torch, grade, class; round 2: ...), and
@@ -15,6 +16,9 @@ rounds:
   output folder, per student (target: at most 0.6x the import of torch per student);
 - ``--audit``: the whole audit (``python -m autograder audit --jobs 2``), once (target: 2 min);
 - ``--fast-tests``: ``pytest -m "not slow"``, once per round (target: 60 s).
+
+``--baseline DIR`` (a checkout of an older commit, e.g. ``git worktree add /tmp/before 3c68f2c``)
+times ``grade`` and ``grade-all`` of that tree too, in the same rounds, interleaved.
 """
 import argparse
 import os
@@ -32,9 +36,9 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from bench_grade_all import make_class  # noqa: E402
 
 
-def timed(argv, **kwargs):
+def timed(argv, cwd=ROOT, **kwargs):
     started = time.perf_counter()
-    proc = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, **kwargs)
+    proc = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, **kwargs)
     seconds = time.perf_counter() - started
     if proc.returncode not in (0,):
         sys.exit(f"{' '.join(map(str, argv))} failed ({proc.returncode}):\n{proc.stdout[-1500:]}\n{proc.stderr[-1500:]}")
@@ -48,9 +52,14 @@ def main():
     p.add_argument("--jobs", type=int, default=2)
     p.add_argument("--audit", action="store_true", help="also time the whole audit, once")
     p.add_argument("--fast-tests", action="store_true", help="also time pytest -m 'not slow' each round")
+    p.add_argument("--baseline", metavar="DIR", help="an older checkout to time in the same rounds")
     args = p.parse_args()
     python = sys.executable
-    rows = {"import torch": [], "grade solutions/": [], f"grade-all, per student": []}
+    rows = {"import torch": [], "grade solutions/": [], "grade-all, per student": []}
+    trees = [("", ROOT)]
+    if args.baseline:
+        trees.append((" (baseline)", Path(args.baseline).resolve()))
+        rows.update({"grade solutions/ (baseline)": [], "grade-all, per student (baseline)": []})
     if args.fast_tests:
         rows["pytest -m 'not slow'"] = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -58,13 +67,15 @@ def main():
         make_class(tmp / "class", args.students)
         for round_ in range(args.rounds):
             rows["import torch"].append(timed([python, "-c", "import torch"]))
-            rows["grade solutions/"].append(timed([python, "-m", "autograder", "grade", "solutions",
-                                                   "--report", f"gradescope={tmp / 'r.json'}"]))
-            out = tmp / f"out-{round_}"
-            whole = timed([python, "-m", "autograder", "grade-all", str(tmp / "class"), "--out", str(out),
-                           "--jobs", str(args.jobs)])
-            rows["grade-all, per student"].append(whole / args.students)
-            shutil.rmtree(out)
+            for label, tree in trees:
+                rows[f"grade solutions/{label}"].append(timed(
+                    [python, "-m", "autograder", "grade", "solutions", "--report", f"gradescope={tmp / 'r.json'}"],
+                    cwd=tree))
+                out = tmp / f"out-{round_}"
+                whole = timed([python, "-m", "autograder", "grade-all", str(tmp / "class"), "--out", str(out),
+                               "--jobs", str(args.jobs)], cwd=tree)
+                rows[f"grade-all, per student{label}"].append(whole / args.students)
+                shutil.rmtree(out)
             if args.fast_tests:
                 rows["pytest -m 'not slow'"].append(timed([python, "-m", "pytest", "-q", "-m", "not slow",
                                                            "-p", "no:cacheprovider"]))
