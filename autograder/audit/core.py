@@ -84,6 +84,38 @@ class Options:
     quiet: bool = False
 
 
+@dataclasses.dataclass(frozen=True)
+class CatalogueEntry:
+    """A catalogue submission: ``kind`` correct, alternative or bug; ``bodies`` {function: body} for the stubs;
+    ``only`` the check a bug is graded with (None: every check)."""
+
+    kind: str
+    name: str
+    bodies: dict
+    only: str = None
+
+    @property
+    def id(self):
+        return f"{self.kind}:{self.name}"
+
+    @property
+    def function(self):
+        """The function a bug's one body is for."""
+        return next(iter(self.bodies))
+
+
+@dataclasses.dataclass(frozen=True)
+class Item:
+    """A mutant or bug to grade: ``function`` the one function it changes (None: a bug that cannot ride along),
+    ``check`` the one check it is graded with (None: every check), the stubs' ``bodies``, the replaced ``defs``."""
+
+    id: str
+    function: str
+    check: str
+    bodies: dict
+    defs: dict
+
+
 def teaches(reason):
     """True when a failure of this reason (results.REASONS) is the check's own verdict on the code
     graded: a test that did not run or an internal error of the grader kills nothing."""
@@ -180,11 +212,10 @@ def _run(options, rubric, targets, pool, started):
         # 1. Tripwires, and the catalogue's full-mark submissions (independent of the tripwires).
         reached = {f: list(check_ids) for f in reference_defs}
         selection = not options.all_checks
-        called = {m.function for m in graded} | {next(iter(b)) for _, _, b, only in catalogue or () if only}
+        called = {m.function for m in graded} | {e.function for e in catalogue or () if e.only}
         trips = [task(f"tripwire:{f}", bodies={f: TRIPWIRE}) for f in reference_defs if f in called] \
             if selection else []
-        full_catalogue = [task(f"{k}:{n}", bodies=b, reference=False)
-                          for k, n, b, only in catalogue or () if only is None]
+        full_catalogue = [task(e.id, bodies=e.bodies, reference=False) for e in catalogue or () if e.only is None]
         pool.submit(trips + full_catalogue)
         tripwire_results = pool.wait([t.id for t in trips])
         for f in (reference_defs if selection else ()):
@@ -200,51 +231,49 @@ def _run(options, rubric, targets, pool, started):
                 return None
             return reached[function][0] if source is None or _literal_defaults(source) else None
 
-        items = []   # (id, function, check or None, bodies, defs)
+        items = []
         for m in graded:
-            items.append((m.id, m.function, single(m.function, m.source), None, {m.function: m.source}))
-        for kind, name, bodies, only in catalogue or ():
-            if only is not None:
-                function = next(iter(bodies))
-                rides = single(function) == only
-                items.append((f"{kind}:{name}", function, only, bodies, None) if rides
-                             else (f"{kind}:{name}", None, only, bodies, None))
-        hosts = [i for i in items if i[2] is None and i[1] is not None]
-        riders = [i for i in items if i[2] is not None and i[1] is not None and single(i[1]) == i[2]]
+            items.append(Item(m.id, m.function, single(m.function, m.source), None, {m.function: m.source}))
+        for e in catalogue or ():
+            if e.only is not None:
+                rides = single(e.function) == e.only
+                items.append(Item(e.id, e.function if rides else None, e.only, e.bodies, None))
+        hosts = [i for i in items if i.check is None and i.function is not None]
+        riders = [i for i in items if i.check is not None and i.function is not None and single(i.function) == i.check]
         alone = [i for i in items if i not in hosts and i not in riders]
         pairs = []
         for host in hosts:
-            rider = next((r for r in riders if r[1] != host[1] and r[2] not in reached[host[1]]), None)
+            rider = next((r for r in riders if r.function != host.function and r.check not in reached[host.function]),
+                         None)
             if rider is not None:
                 riders.remove(rider)
             pairs.append((host, rider))
         alone = riders + alone
 
         def submit_item(item, only):
-            item_id, _, _, bodies, defs = item
-            return task(item_id, only=only, bodies=bodies, defs=defs, reference=defs is not None)
+            return task(item.id, only=only, bodies=item.bodies, defs=item.defs, reference=item.defs is not None)
 
         def submit_pair(host, rider):
-            defs = dict(host[4])
-            defs.update(rider[4] or {})
-            return task(f"pair:{host[0]}+{rider[0]}", bodies=rider[3], defs=defs)
+            defs = dict(host.defs)
+            defs.update(rider.defs or {})
+            return task(f"pair:{host.id}+{rider.id}", bodies=rider.bodies, defs=defs)
 
         grading_started = time.perf_counter()
         first = [submit_pair(h, r) if r else submit_item(h, None) for h, r in pairs]
-        rest = [submit_item(i, i[2]) for i in alone]
+        rest = [submit_item(i, i.check) for i in alone]
         pool.submit(first + rest)
         done = pool.wait([t.id for t in first + rest] + [t.id for t in full_catalogue])
         results, again = {}, []
         for host, rider in pairs:
             if rider is None:
-                results[host[0]] = done[host[0]]
+                results[host.id] = done[host.id]
                 continue
-            combined = done[f"pair:{host[0]}+{rider[0]}"]
+            combined = done[f"pair:{host.id}+{rider.id}"]
             if _disturbed(combined):      # a crash, a timeout or an internal error: grade each on its own
-                again += [submit_item(host, None), submit_item(rider, rider[2])]
+                again += [submit_item(host, None), submit_item(rider, rider.check)]
             else:
-                results[host[0]] = _part(combined, host[0], exclude=rider[2], with_=rider[0])
-                results[rider[0]] = _part(combined, rider[0], only=rider[2], with_=host[0])
+                results[host.id] = _part(combined, host.id, exclude=rider.check, with_=rider.id)
+                results[rider.id] = _part(combined, rider.id, only=rider.check, with_=host.id)
         if again:
             pool.submit(again)
             results.update(pool.wait([t.id for t in again]))
@@ -283,12 +312,12 @@ def _part(result, item_id, exclude=None, only=None, with_=None):
 
 
 def _load_catalogues(options):
-    """[(kind, name, bodies, only)]: correct, each alternative, each bug (graded on its own check)."""
-    items = [("correct", "reference", {}, None)]
+    """[CatalogueEntry]: correct, each alternative, each bug (graded on its own check)."""
+    items = [CatalogueEntry("correct", "reference", {})]
     for name, bodies in sorted(submissions.load("alternatives", options.catalogue_dir).items()):
-        items.append(("alternative", name, bodies, None))
+        items.append(CatalogueEntry("alternative", name, bodies))
     for bug in submissions.load("bugs", options.catalogue_dir):
-        items.append(("bug", bug["name"], {bug["function"]: bug["body"]}, bug["check"]))
+        items.append(CatalogueEntry("bug", bug["name"], {bug["function"]: bug["body"]}, bug["check"]))
     return items
 
 
@@ -339,16 +368,16 @@ def _judge_mutant(m, result, check_ids, entry):
 def _judge_catalogues(catalogue, results):
     rows = []
     bugs = {}
-    for kind, name, bodies, only in catalogue:
-        result = results[f"{kind}:{name}"]
-        row = {"kind": kind, "name": name, "score": result["score"], "max_score": result["max_score"],
+    for entry in catalogue:
+        result = results[entry.id]
+        row = {"kind": entry.kind, "name": entry.name, "score": result["score"], "max_score": result["max_score"],
                "internal_errors": [str(e) for e in result["internal_errors"]],
                "graded_with": result.get("graded_with")}
-        if kind == "bug":
-            bugs[name] = row
-            (check,) = [c for c in result["checks"] if c["id"] == only] or [None]
-            row["check"] = only
-            row["function"] = next(iter(bodies))
+        if entry.kind == "bug":
+            bugs[entry.name] = row
+            (check,) = [c for c in result["checks"] if c["id"] == entry.only] or [None]
+            row["check"] = entry.only
+            row["function"] = entry.function
             row["lost"] = bool(check and check["score"] < check["points"])
             row["message"] = check["first_failure"] if check else ""
             row["ok"] = row["lost"] and not result["internal_errors"]

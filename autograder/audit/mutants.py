@@ -172,7 +172,8 @@ def generate(reference_dir, functions=None, package=PACKAGE):
         module_ast = get_ast(source)
         seen = {t.function: {normal_form(t.source): None} for t in module_targets}
         counters = {}
-        for family, name in operators.OPERATORS:
+        for listed in operators.OPERATORS:
+            family, name = listed.family, listed.name
             operator = operators.get(name)
             positions = [pos for node in ast_nodes(module_ast) for pos in operator.mutation_positions(node)]
             for occurrence, (start, end) in enumerate(positions):

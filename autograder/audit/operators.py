@@ -30,6 +30,8 @@ VariableInserter, which draw random constants (the audit must be
 reproducible).  and/or, True/False and break/continue are in, though the
 current solutions have none.
 """
+import dataclasses
+
 import parso
 import parso.python.tree as tree
 
@@ -297,20 +299,31 @@ class Provider:
 
 cosmic_ray.plugins.OPERATOR_PROVIDERS.setdefault(PROVIDER, Provider())
 
-# (family, cosmic-ray operator name), in the order mutants are generated and numbered.
+
+@dataclasses.dataclass(frozen=True)
+class Listed:
+    """One operator the audit applies: its family (one of FAMILIES) and cosmic-ray name (core/... or lab6/...)."""
+
+    family: str
+    name: str
+
+
+# The operators applied, in the order mutants are generated and numbered.
 OPERATORS = (
-    [("arithmetic", f"core/ReplaceBinaryOperator_{a}_{b}") for a in ARITHMETIC_FROM for b in ARITHMETIC if a != b]
-    + [("arithmetic", "core/ReplaceBinaryOperator_Div_FloorDiv")]
-    + [("comparison", f"core/ReplaceComparisonOperator_{a}_{b}") for a in COMPARISON for b in COMPARISON if a != b]
-    + [("comparison", "lab6/ReplaceMembership"), ("comparison", "core/AddNot"),
-       ("comparison", "core/ReplaceAndWithOr"), ("comparison", "core/ReplaceOrWithAnd"),
-       ("comparison", "core/ReplaceTrueWithFalse"), ("comparison", "core/ReplaceFalseWithTrue")]
-    + [("reduction", "lab6/SwapReduction"), ("reduction", "lab6/ReplaceDim")]
-    + [("call", "lab6/SwapLibraryCall")]
-    + [("constant", "core/NumberReplacer"), ("constant", "core/ReplaceUnaryOperator_USub_UAdd"),
-       ("constant", "core/ReplaceUnaryOperator_Delete_USub"), ("constant", "lab6/SwapReductionName")]
-    + [("statement", "lab6/DropStatement"), ("statement", "core/ZeroIterationForLoop"),
-       ("statement", "core/ReplaceBreakWithContinue"), ("statement", "core/ReplaceContinueWithBreak")]
+    [Listed("arithmetic", f"core/ReplaceBinaryOperator_{a}_{b}")
+     for a in ARITHMETIC_FROM for b in ARITHMETIC if a != b]
+    + [Listed("arithmetic", "core/ReplaceBinaryOperator_Div_FloorDiv")]
+    + [Listed("comparison", f"core/ReplaceComparisonOperator_{a}_{b}")
+       for a in COMPARISON for b in COMPARISON if a != b]
+    + [Listed("comparison", "lab6/ReplaceMembership"), Listed("comparison", "core/AddNot"),
+       Listed("comparison", "core/ReplaceAndWithOr"), Listed("comparison", "core/ReplaceOrWithAnd"),
+       Listed("comparison", "core/ReplaceTrueWithFalse"), Listed("comparison", "core/ReplaceFalseWithTrue")]
+    + [Listed("reduction", "lab6/SwapReduction"), Listed("reduction", "lab6/ReplaceDim")]
+    + [Listed("call", "lab6/SwapLibraryCall")]
+    + [Listed("constant", "core/NumberReplacer"), Listed("constant", "core/ReplaceUnaryOperator_USub_UAdd"),
+       Listed("constant", "core/ReplaceUnaryOperator_Delete_USub"), Listed("constant", "lab6/SwapReductionName")]
+    + [Listed("statement", "lab6/DropStatement"), Listed("statement", "core/ZeroIterationForLoop"),
+       Listed("statement", "core/ReplaceBreakWithContinue"), Listed("statement", "core/ReplaceContinueWithBreak")]
 )
 FAMILIES = ("arithmetic", "comparison", "reduction", "call", "constant", "statement")
 

@@ -23,6 +23,14 @@ class Task:
     only: str = None
 
 
+@dataclasses.dataclass(frozen=True)
+class _Pending:
+    """A submitted task and its grading pool future."""
+
+    task: Task
+    future: object
+
+
 def summary(task, result, seconds):
     """The audit's view of one graded task: scores per check and each test's outcome."""
     return {
@@ -66,7 +74,7 @@ class Pool:
             started = time.perf_counter()
             future = self._pool.submit(task.folder, task.only)
             future.add_done_callback(lambda f, task=task, started=started: self._report(task, f, started))
-            self._futures[task.id] = (task, future, started)
+            self._futures[task.id] = _Pending(task, future)
             self.submitted += 1
 
     def _report(self, task, future, started):
@@ -78,9 +86,9 @@ class Pool:
         """{task id: summary} for ``ids``, in that order, once they are all done."""
         found = {}
         for task_id in ids:
-            task, future, started = self._futures[task_id]
-            result = future.result()   # the pool turns a failed grading process into an internal-error Result
-            found[task_id] = summary(task, result, result.seconds)
+            pending = self._futures[task_id]
+            result = pending.future.result()   # the pool turns a failed grading process into an internal-error Result
+            found[task_id] = summary(pending.task, result, result.seconds)
         return found
 
 
