@@ -34,15 +34,14 @@ import tempfile
 import threading
 import time
 
-from autograder import results, rubric as rubric_mod
+from autograder import facts, results, rubric as rubric_mod
 
 TASK_TIMEOUT = 600   # seconds for one submission: a backstop far above the rubric's time budget
 START_TIMEOUT = 300  # seconds for a grading process to start (Python, torch, pytest, the engine)
 # The only variables a grading process gets: never the instructor's tokens.
 KEPT_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "TZ", "VIRTUAL_ENV",
-            "AUTOGRADER_WORKER_USER", "AUTOGRADER_SANDBOX")
+            facts.WORKER_USER_VAR, facts.SANDBOX_VAR)
 EOF = object()       # _receive: the grading process closed its output
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def serve(settings):
@@ -94,7 +93,7 @@ class _Slot:
         env = {key: os.environ[key] for key in KEPT_ENV if key in os.environ}
         self.log = tempfile.TemporaryFile()   # what the grading process printed, for a failure's message
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "autograder.grading.pool", json.dumps(settings)], cwd=REPO, env=env,
+            [sys.executable, "-m", "autograder.grading.pool", json.dumps(settings)], cwd=facts.ROOT, env=env,
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log)
         self._buffer = b""
 

@@ -196,9 +196,11 @@ def finish_student(student, result, run):
 
 
 def _publish_zero(student_dir, result):
-    """Store a zero Result that replaces any earlier grade: the next run must not call it unchanged."""
+    """Store a zero Result that replaces any earlier grade: its stamp goes, so the next run looks again."""
     _publish(student_dir, result)
-    _forget_stamp(student_dir)
+    stamp_file = os.path.join(student_dir, resume.STAMP)
+    if os.path.lexists(stamp_file):
+        os.remove(stamp_file)
     return result
 
 
@@ -209,13 +211,6 @@ def _readable(stored_file):
     except (OSError, ValueError):
         return False
     return True
-
-
-def _forget_stamp(student_dir):
-    """A zero Result written here replaces any earlier grade: the next run must not call it unchanged."""
-    path = os.path.join(student_dir, resume.STAMP)
-    if os.path.lexists(path):
-        os.remove(path)
 
 
 def not_collected(name, row, run):

@@ -81,7 +81,8 @@ def test_a_grading_process_that_dies_is_an_internal_error_not_a_zero():
         killer.start()
         died = pool.grade(str(ROOT / "solutions"))
         killer.join()
-        assert died.internal_errors and "died" in str(died.internal_errors[0])
-        assert died.isolation != results.NOT_RUN or died.internal_errors
+        assert died.internal_errors and "died (killed by signal 9)" in str(died.internal_errors[0])
+        assert died.score == 0 and all(t.reason == "internal" for t in died.tests)
+        assert all(t.message.startswith("not graded: the grader failed on its side") for t in died.tests)
         again = pool.grade(str(ROOT / "solutions"), only="warmup")
     assert again.score == 15
