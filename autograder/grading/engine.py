@@ -195,11 +195,6 @@ def grade(submission, rubric=None, *, checks_dirs=(), public_only=False, only=No
     except OSError as err:
         return nothing_to_grade(rubric, submission, "not graded: the package folder could not be read "
                                 f"({safefs.shown(str(err), 200)})")
-    try:  # once per process: a worker started exactly as below, confined, every escape refused
-        sandbox.verify(mechanism, rubric.limits)
-    except sandbox.SandboxBroken as err:
-        return not_graded(rubric, submission, f"the grader could not start its sandbox: {err}", mechanism,
-                          time.monotonic() - started)
     selected = [rubric.check(only)] if only else list(rubric.checks)
     skipped, to_run = {}, {}
     for check in selected:
@@ -214,8 +209,15 @@ def grade(submission, rubric=None, *, checks_dirs=(), public_only=False, only=No
     session = Session(submission, rubric.limits, mechanism)
     collector = Collector(session, to_run)
     if to_run:
-        session.start()   # the worker imports torch and the submission while pytest loads the checks
+        # The worker imports torch while this process verifies the sandbox and loads the checks; it
+        # runs no student code before the first check asks it to import the submission.
+        session.start()
     try:
+        try:  # once per process: a worker started exactly as below, confined, every escape refused
+            sandbox.verify(mechanism, rubric.limits)
+        except sandbox.SandboxBroken as err:
+            return not_graded(rubric, submission, f"the grader could not start its sandbox: {err}", mechanism,
+                              time.monotonic() - started)
         code = _run_pytest(list(to_run), collector) if to_run else pytest.ExitCode.OK
     finally:
         session.close()

@@ -19,7 +19,7 @@ import sys
 import time
 
 from autograder import errors
-from autograder.grading import replies, wire
+from autograder.grading import wire
 from autograder.text import clean
 from autograder.grading.worker import Capture, Worker
 
@@ -47,7 +47,9 @@ class Session:
 
         The worker imports torch and confines itself while the grader loads its
         checks; ``ensure_worker`` then waits for it to be ready and has it
-        import the submission.
+        import the submission.  This module does not import torch (``replies``
+        is imported at the first reply): ``grade`` starts the worker before
+        its own process pays torch's import, and the two imports overlap.
         """
         if self.worker is None and not (self.sandbox_failure or self.import_failure):
             try:
@@ -181,6 +183,8 @@ class CheckHandle:
             self.session.kill_worker()
             self.failure = errors.BadResult(f"could not read what {called} returned: {err}")
             raise self.failure from None
+        from autograder.grading import replies   # torch: see Session.start
+
         try:
             kind, body = replies.envelope(response)
             payload = replies.check(probe, kwargs, body, called) if kind == "ok" else None
