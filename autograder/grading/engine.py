@@ -105,10 +105,19 @@ class Collector:
             if check is not None:
                 self.items.setdefault(check.id, []).append((item.nodeid, _test_name(item)))
 
-    @pytest.hookimpl(hookwrapper=True)
+    @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_makereport(self, item, call):
-        outcome = yield
-        report = outcome.get_result()
+        """Record the outcome, and make pytest's report without its rendering of the traceback.
+
+        pytest renders a failure by parsing the source of every frame (most of
+        the time it took to grade a submission whose every test fails); the
+        engine never reads it: the message comes from the exception itself.
+        """
+        report = _report(item, call)
+        self._record(item, call, report)
+        return report
+
+    def _record(self, item, call, report):
         self.seconds[item.nodeid] = self.seconds.get(item.nodeid, 0.0) + call.duration
         if report.failed and item.nodeid not in self.outcomes:
             text, reason = failure(call.excinfo.value) if call.excinfo else ("failed", "internal")
@@ -132,6 +141,20 @@ class Collector:
         if nodeid in self.outcomes:
             return self.outcomes[nodeid]
         return ("passed", "", "passed") if nodeid in self.passed else ("failed", "not run", "internal")
+
+
+def _report(item, call):
+    """pytest's TestReport for ``call``, with the exception's one-line summary as its ``longrepr``."""
+    excinfo = call.excinfo
+    if excinfo is None:
+        outcome, longrepr = "passed", None
+    elif isinstance(excinfo.value, pytest.skip.Exception):
+        outcome, longrepr = "skipped", (str(item.path), item.location[1] or 0, str(excinfo.value))
+    else:
+        outcome, longrepr = "failed", f"{excinfo.typename}: {clip(str(excinfo.value), 500)}"
+    return pytest.TestReport(item.nodeid, item.location, {name: 1 for name in item.keywords}, outcome, longrepr,
+                             call.when, [(f"Captured {key} {when}", text) for when, key, text in item._report_sections],
+                             call.duration, call.start, call.stop, user_properties=item.user_properties)
 
 
 def _forget_check_modules(files):
@@ -166,7 +189,8 @@ def _run_pytest(files, collector):
             os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = saved
 
 
-def grade(submission, rubric=None, *, checks_dirs=(), public_only=False, only=None, isolation=None):
+def grade(submission, rubric=None, *, checks_dirs=(), public_only=False, only=None, isolation=None,
+          template=None):
     """Grade ``submission`` (a folder containing lab6_generative/) and return a Result.
 
     Args:
@@ -176,6 +200,8 @@ def grade(submission, rubric=None, *, checks_dirs=(), public_only=False, only=No
         only: a check id: grade just that check.
         isolation: the sandbox ("bwrap", "landlock", "none" or "auto"); default:
             $AUTOGRADER_SANDBOX, else the strongest this machine supports.
+        template: a ``template.Template`` of that sandbox, to fork the workers from
+            (the pool's grading processes have one); else each worker starts from nothing.
 
     Raises:
         errors.UsageError: the submission folder or the rubric is unusable, or the
@@ -206,7 +232,9 @@ def grade(submission, rubric=None, *, checks_dirs=(), public_only=False, only=No
         else:
             to_run[os.path.abspath(files[check.id])] = check
 
-    session = Session(submission, rubric.limits, mechanism)
+    if template is not None and template.mechanism != mechanism:
+        template = None
+    session = Session(submission, rubric.limits, mechanism, template)
     collector = Collector(session, to_run)
     if to_run:
         # The worker imports torch while this process verifies the sandbox and loads the checks; it

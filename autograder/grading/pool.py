@@ -13,8 +13,10 @@ message on its stdin and stdout.  It bounds its own memory (``limits.grader_memo
 hypothesis and the engine once, then calls ``engine.grade`` for one submission
 after another.  The interpreter, the imports, the rubric and the sandbox's
 self-test are paid once per process, not once per submission.  Each
-submission still gets a fresh sandboxed worker for its own code: a grading
-process runs no student code.
+submission still gets a fresh sandboxed worker for its own code (a grading
+process runs no student code), forked from the process's template
+(``grading.template``: a worker process that imported torch once, in a box of
+its own, and runs no student code either) instead of started from nothing.
 
 A Result comes back as its stored form (``results.to_dict``: plain data, from
 a process of ours) and is rebuilt here.  When a grading process dies or runs
@@ -58,9 +60,12 @@ def serve(settings):
 
     rubric = rubric_mod.load(settings["rubric_path"]) if settings["rubric_path"] else rubric_mod.load()
     limit_own_memory(rubric.limits.grader_memory_mb)
+    template = _start_template(settings["isolation"], rubric.limits)   # imports torch while we do
     import torch  # noqa: F401  (what every check file imports: paid once, here)
 
     from autograder.grading import engine
+
+    template = _verified_template(template, rubric.limits)
 
     def say(message):
         channel.write(json.dumps(message) + "\n")
@@ -72,10 +77,38 @@ def serve(settings):
         try:
             result = engine.grade(request["folder"], rubric, checks_dirs=tuple(settings["checks_dirs"]),
                                   public_only=settings["public_only"], only=request["only"],
-                                  isolation=settings["isolation"])
+                                  isolation=settings["isolation"], template=template)
             say({"result": results.to_dict(result)})
         except Exception as err:  # noqa: BLE001 - the grader's fault, reported as such
             say({"error": f"{type(err).__name__}: {err}"})
+
+
+def _start_template(isolation, limits):
+    """This grading process's template (``grading.template``): its workers are forked, not started
+    from nothing.  None when the sandbox cannot be chosen here (``engine.grade`` says why)."""
+    from autograder import errors, sandbox
+    from autograder.grading.template import Template
+
+    try:
+        return Template(sandbox.choose(isolation), limits)
+    except (errors.UsageError, OSError) as err:
+        print(f"no template process: {err}", file=sys.stderr)
+        return None
+
+
+def _verified_template(template, limits):
+    """``template`` once a worker forked from it passed the sandbox's self-test, else None (closed)."""
+    from autograder import sandbox
+
+    if template is None:
+        return None
+    try:
+        sandbox.verify_template(template, limits)
+    except sandbox.SandboxBroken as err:
+        print(f"the template process is not used: {err}", file=sys.stderr)
+        template.close()
+        return None
+    return template
 
 
 class _Slot:

@@ -27,8 +27,10 @@ from autograder.grading.worker import Capture, Worker
 class Session:
     """Owns the worker for one submission; start it lazily, restart it after a kill."""
 
-    def __init__(self, submission, limits, mechanism="none"):
+    def __init__(self, submission, limits, mechanism="none", template=None):
+        """``template``: a ``template.Template`` to fork workers from (see ``grading.pool``)."""
         self.submission, self.limits, self.mechanism = submission, limits, mechanism
+        self.template = template
         self.capture = Capture()
         self.deadline = time.monotonic() + limits.total_budget
         self.worker = None
@@ -63,7 +65,7 @@ class Session:
                                   "was used up by earlier checks")
         self._up_by = min(time.monotonic() + self.limits.start_timeout, self.deadline)
         try:
-            self.worker = Worker(self.submission, self.limits, self.capture, self.mechanism)
+            self.worker = Worker(self.submission, self.limits, self.capture, self.mechanism, template=self.template)
         except OSError as err:  # the box or the process could not be made: ours, not the student's
             self.sandbox_failure = f"the worker could not be started ({sys.executable}): {err}"
             raise SandboxFailure(self.sandbox_failure) from None

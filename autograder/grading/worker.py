@@ -225,28 +225,72 @@ class Monitor(threading.Thread):
 class Worker:
     """A started worker process for one submission, in its sandbox."""
 
-    def __init__(self, submission, limits, capture, mechanism, extra_settings=None):
+    def __init__(self, submission, limits, capture, mechanism, extra_settings=None, template=None):
+        """``template``: a ``template.Template`` of this mechanism to fork the worker from (torch
+        already imported); when it cannot, the worker is started from nothing, as without one."""
         self.mechanism = mechanism
         self.reply_cap = int(limits.reply_mb * 2**20)
-        self.box = sandbox.Box(mechanism, submission, limits)
         self.killed_because = None
         self.worker_id = secrets.token_hex(8)
         self._lock = threading.Lock()
         self._finished = False
+        request_r, self._request_w = os.pipe()
+        self._response_r, response_w = os.pipe()
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        mine, theirs = (self._request_w, self._response_r, out_r, err_r), (request_r, response_w, out_w, err_w)
+        try:
+            self.proc = self.template = None
+            if template is not None:
+                self._fork(template, submission, limits, extra_settings, theirs)
+            if self.proc is None:
+                self._start(submission, limits, extra_settings, theirs)
+        except BaseException:
+            for fd in mine:
+                os.close(fd)
+            raise
+        finally:
+            for fd in theirs:
+                os.close(fd)
+        os.set_blocking(self._request_w, False)
+        os.set_blocking(self._response_r, False)
+        self._monitor = Monitor((out_r, err_r), capture, self, int(limits.scratch_mb * 2**20),
+                                int(limits.scratch_files))
+        self._monitor.start()
+
+    def _settings(self, limits, extra_settings):
+        settings = self.box.settings(int(limits.memory_mb * 2**20), int(limits.file_mb * 2**20),
+                                     int(limits.total_budget + limits.import_timeout + 30))
+        settings.update(submission_path=self.box.submission, **(extra_settings or {}))
+        return settings
+
+    def _fork(self, template, submission, limits, extra_settings, fds):
+        """Fork the worker from ``template``; leaves ``self.proc`` None when the template cannot."""
+        from autograder.grading.template import TemplateFailure
+
+        try:
+            template.start()   # a fresh template, if the last one failed
+            self.box = template.box
+            settings = dict(self._settings(limits, extra_settings),
+                            environment={"AUTOGRADER_WORKER_ID": self.worker_id})
+            self.proc = template.fork(submission, settings, fds)
+        except (TemplateFailure, OSError):
+            self.box = self.proc = None
+            return
+        self.box, self.template = template.box, template
+
+    def _start(self, submission, limits, extra_settings, fds):
+        """Start the worker from nothing: a new interpreter in a new box."""
+        self.box = sandbox.Box(self.mechanism, submission, limits)
         account = sandbox.worker_account()
         as_user = {}
         if account:
             os.chown(self.box.host_scratch, *account)
             as_user = {"user": account[0], "group": account[1], "extra_groups": []}
         become_subreaper()
-        request_r, self._request_w = os.pipe()
-        self._response_r, response_w = os.pipe()
-        out_r, out_w = os.pipe()
-        err_r, err_w = os.pipe()
-        settings = self.box.settings(int(limits.memory_mb * 2**20), int(limits.file_mb * 2**20),
-                                     int(limits.total_budget + limits.import_timeout + 30))
-        settings.update(submission_path=self.box.submission, request_fd=request_r, response_fd=response_w,
-                        **(extra_settings or {}))
+        request_r, response_w, out_w, err_w = fds
+        settings = self._settings(limits, extra_settings)
+        settings.update(request_fd=request_r, response_fd=response_w)
         env = _environment(self.box.scratch, self.worker_id)
         argv = self.box.command(["-s", "-B", "-u", "-c", BOOTSTRAP, self.box.grader, wire_json(settings)], env)
         try:
@@ -255,18 +299,8 @@ class Worker:
                 pass_fds=(request_r, response_w), cwd=self.box.host_scratch,
                 env=env, start_new_session=True, **as_user)
         except BaseException:
-            for fd in (self._request_w, self._response_r, out_r, err_r):
-                os.close(fd)
             self.box.remove()
             raise
-        finally:
-            for fd in (request_r, response_w, out_w, err_w):
-                os.close(fd)
-        os.set_blocking(self._request_w, False)
-        os.set_blocking(self._response_r, False)
-        self._monitor = Monitor((out_r, err_r), capture, self, int(limits.scratch_mb * 2**20),
-                                int(limits.scratch_files))
-        self._monitor.start()
 
     def request(self, probe, kwargs, deadline, max_reply=None):
         """Send one request and wait for its response until ``deadline`` (time.monotonic()).
@@ -308,6 +342,9 @@ class Worker:
         with self._lock:
             if self.killed_because is None:
                 self.killed_because = reason
+        if self.template is not None:
+            self.proc.kill()
+            return
         try:
             os.killpg(self.proc.pid, signal.SIGKILL)
         except OSError:
@@ -319,22 +356,26 @@ class Worker:
             if self._finished:
                 return
             self._finished = True
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except OSError:
-            pass
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:  # pragma: no cover - a zombie we cannot reap
-            pass
-        sweep(self.proc.pid, self.worker_id)
+        if self.template is not None:  # the template kills and reaps it; its box is emptied by the next fork
+            self.proc.kill()
+        else:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except OSError:
+                pass
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:  # pragma: no cover - a zombie we cannot reap
+                pass
+            sweep(self.proc.pid, self.worker_id)
         self._monitor.stop()
         for fd in (self._request_w, self._response_r):
             try:
                 os.close(fd)
             except OSError:
                 pass
-        self.box.remove()
+        if self.template is None:
+            self.box.remove()
 
     def exit_description(self, wait=1.0):
         """'exit code 3' or 'killed by signal SIGSEGV' once the process has ended, else 'no exit status'."""
@@ -349,7 +390,7 @@ class Worker:
                 return f"killed by signal {signal.Signals(-code).name}"
             except ValueError:
                 return f"killed by signal {-code}"
-        if self.mechanism == "bwrap" and code > 128 and code - 128 in signal.Signals._value2member_map_:
+        if self.mechanism == "bwrap" and self.template is None and code > 128 and code - 128 in signal.Signals._value2member_map_:
             return f"killed by signal {signal.Signals(code - 128).name}"  # bubblewrap's way of saying so
         return f"exit code {code}"
 

@@ -29,24 +29,35 @@ import sys
 
 def main(argv=None):
     settings = json.loads((argv or sys.argv[1:])[0])
-    request_fd, response_fd = settings["request_fd"], settings["response_fd"]
-    submission = settings["submission_path"]
     if settings.get("parent_pid"):  # first of all: die with the grader, even during torch's import
         from autograder.sandbox.confine import die_with_parent
 
         die_with_parent(settings["parent_pid"])
 
     if settings.get("selftest"):  # the grader's check of its own sandbox: no torch, no submission
-        _selftest(settings, request_fd, response_fd)
+        selftest(settings, settings["request_fd"], settings["response_fd"])
         return
+    preload()
+    serve(settings)
 
-    import torch  # imported before the submission can interfere
+
+def preload():
+    """Import torch and the grader's probes: before the submission can interfere (and, in a
+    template process, once for every worker forked from it)."""
+    import torch
 
     torch.set_num_threads(1)
+    from autograder.sandbox import confine  # noqa: F401
+    from autograder.grading import probes, student, wire  # noqa: F401
 
+
+def serve(settings):
+    """Confine this process, say so, then answer probe requests until the grader closes the pipe."""
     from autograder.sandbox import confine
     from autograder.grading import probes, student, wire
 
+    request_fd, response_fd = settings["request_fd"], settings["response_fd"]
+    submission = settings["submission_path"]
     try:
         confine.confine(settings)
     except confine.ConfineError as err:  # said before any student code could run: the grader believes it
@@ -91,7 +102,7 @@ def _seed_other_generators():
         numpy.random.seed(0)
 
 
-def _selftest(settings, request_fd, response_fd):
+def selftest(settings, request_fd, response_fd):
     """Answer the grader's one self-test request (see sandbox.verify) in wire's format, without torch."""
     from autograder.sandbox import confine
 

@@ -51,8 +51,8 @@ DESCRIPTIONS = {
 GRADER_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))   # the autograder package
 # What the worker runs, relative to the package: copied into each box (subpackages get an empty
 # __init__.py there, so that importing them inside the box runs nothing else of the grader's).
-WORKER_MODULES = ("__init__.py", "grading/worker_main.py", "grading/student.py", "grading/probes.py",
-                  "grading/wire.py", "sandbox/confine.py")
+WORKER_MODULES = ("__init__.py", "grading/worker_main.py", "grading/template_main.py", "grading/student.py",
+                  "grading/probes.py", "grading/wire.py", "sandbox/confine.py")
 INSIDE = "/sandbox"           # where bwrap mounts the box
 SANDBOX_UID = 65534           # the uid inside bubblewrap's user namespace ("nobody")
 ETC_FILES = ("/etc/ld.so.cache", "/etc/localtime", "/etc/nsswitch.conf", "/etc/passwd", "/etc/group")
@@ -311,11 +311,15 @@ class Box:
     """
 
     def __init__(self, mechanism, submission, limits=None):
+        """``submission`` None: an empty box, for a template process (``load`` fills it per worker)."""
         self.mechanism = mechanism
         self.root = tempfile.mkdtemp(prefix="autograder-worker-")
         try:
             copy_worker_modules(os.path.join(self.root, "grader", "autograder"), WORKER_MODULES)
-            _copy_package(os.path.abspath(submission), os.path.join(self.root, "submission"), limits)
+            if submission is None:
+                os.makedirs(os.path.join(self.root, "submission"))
+            else:
+                _copy_package(os.path.abspath(submission), os.path.join(self.root, "submission"), limits)
             os.makedirs(os.path.join(self.root, "scratch"))
             for folder in ("grader", "submission"):
                 _read_only(os.path.join(self.root, folder))
@@ -354,6 +358,25 @@ class Box:
         for key, value in sorted(env.items()):
             argv += ["--setenv", key, value]
         return argv + ["--", python, *python_args]
+
+    def load(self, submission, limits=None):
+        """Empty the box (the last worker's package and scratch files), then copy ``submission`` in.
+
+        For a template's box, between two workers: the folders stay (the
+        template's box has them mounted), only what is in them changes.
+        Raises SandboxBroken when something of the last worker's could not be removed.
+        """
+        folder = os.path.join(self.root, "submission")
+        os.chmod(folder, 0o755)
+        for parent in (folder, self.host_scratch):
+            with os.scandir(parent) as entries:
+                for entry in list(entries):
+                    safefs.remove_tree(entry.path)
+            with os.scandir(parent) as entries:
+                if any(True for _ in entries):
+                    raise SandboxBroken(f"the box {self.root} could not be emptied for the next submission")
+        _copy_package(os.path.abspath(submission), folder, limits)
+        _read_only(folder)
 
     def scratch_usage(self, max_entries):
         """(bytes, entries) written into the scratch folder, counting stops after ``max_entries``."""
@@ -427,7 +450,16 @@ def verify(mechanism, limits=None):
     _verified[mechanism] = ""
 
 
-def _selftest(mechanism, limits):
+def verify_template(template, limits=None):
+    """The self-test of ``verify``, through a worker forked from ``template``; raise SandboxBroken.
+
+    A template whose forked worker does not confine itself, lets an escape
+    through, or cannot fork at all is never used (the caller closes it).
+    """
+    _selftest(template.mechanism, limits, template)
+
+
+def _selftest(mechanism, limits, template=None):
     from autograder import rubric
     from autograder.grading import wire
     from autograder.grading.worker import Capture, Worker
@@ -446,9 +478,12 @@ def _selftest(mechanism, limits):
         capture = Capture()
         try:
             worker = Worker(os.path.join(folder, "submission"), limits, capture, mechanism,
-                            extra_settings={"selftest": True, "forbidden": forbidden})
+                            extra_settings={"selftest": True, "forbidden": forbidden}, template=template)
         except OSError as err:
             raise SandboxBroken(f"{where} could not be started: {err}") from None
+        if template is not None and worker.template is None:
+            worker.kill()
+            raise SandboxBroken(f"{where}: the template process could not fork a worker")
         try:
             report = worker.request("__selftest__", {}, time.monotonic() + 60)
         except wire.WireError as err:

@@ -1,0 +1,130 @@
+"""The template process (grading/template.py): workers forked from it grade exactly as workers started
+from nothing, and a hostile submission reaches neither the template, nor the next submission's box,
+nor leaves a process behind.  Every effect is checked from outside: the box's files, the template's
+process, the next submission's Result."""
+import os
+import textwrap
+
+import pytest
+
+from autograder import results, rubric, sandbox
+from autograder.grading.engine import grade
+from autograder.grading.template import Template
+from support import ROOT
+from support.submissions import build_submission, load, rubric_copy
+
+pytestmark = pytest.mark.slow
+
+# Written into the package's vae.py: everything a worker might try against the template and the box.
+REACH = textwrap.dedent("""
+    import os as _os, signal as _signal
+    _reached = []
+    _tmp = _os.environ.get("TMPDIR", ".")
+    _os.makedirs(_tmp + "/left/behind", exist_ok=True)
+    with open(_tmp + "/left/behind/note", "w") as _f:
+        _f.write("from the last submission")
+    for _pid in {_os.getppid(), 1, 2}:
+        if _pid != _os.getpid():
+            try:
+                _os.kill(_pid, _signal.SIGKILL)
+                _reached.append(f"killed {_pid}")
+            except OSError:
+                pass
+    # The template's memory and environment.  (Under bubblewrap, pid 1 is bubblewrap itself, whose
+    # environment is the worker's own, as it was before templates.)
+    for _pid in {_os.getppid()}:
+        if _pid != _os.getpid():
+            for _name in ("mem", "environ"):
+                try:
+                    with open(f"/proc/{_pid}/{_name}", "rb") as _f:
+                        _f.read(1)
+                    _reached.append(f"read /proc/{_pid}/{_name}")
+                except (OSError, ValueError):
+                    pass
+    try:
+        _os.fork()
+        _reached.append("forked")
+    except OSError:
+        pass
+    with open(_tmp + "/reached", "w") as _f:
+        _f.write("; ".join(_reached))
+""")
+
+
+@pytest.fixture(params=["bwrap", "landlock"])
+def mechanism(request):
+    return request.param
+
+
+@pytest.fixture
+def template(mechanism):
+    limits = rubric.load().limits
+    made = Template(mechanism, limits)
+    sandbox.verify_template(made, limits)
+    yield made
+    root = made.box.root if made.box else None
+    made.close()
+    if root is not None:  # nothing of the template's is left: its box's path is in the command line of
+        # the template and its workers (Landlock), or of bubblewrap, whose PID namespace ends with it
+        assert [pid for pid in os.listdir("/proc") if pid.isdigit() and root.encode() in _command_line(pid)] == []
+
+
+def _command_line(pid):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read()
+    except OSError:
+        return b""
+
+
+def _stored(result):
+    data = results.to_dict(result)
+    for check in data["checks"]:
+        for test in check["tests"]:
+            test.pop("seconds", None)
+        check.pop("seconds", None)
+    data.pop("seconds", None)
+    return data
+
+
+def test_a_forked_worker_grades_exactly_as_a_fresh_one(template, mechanism, tmp_path):
+    bug = load("bugs")[0]
+    buggy = build_submission(tmp_path / "bug", bodies={bug["function"]: bug["body"]})
+    for submission in (str(ROOT / "assignment"), str(buggy)):
+        forked = grade(submission, isolation=mechanism, template=template)
+        fresh = grade(submission, isolation=mechanism)
+        assert _stored(forked) == _stored(fresh)
+    assert template.forks >= 2 and template.started == 1
+
+
+def test_a_hostile_worker_reaches_neither_the_template_nor_the_next_box(template, mechanism, tmp_path):
+    hostile = build_submission(tmp_path / "hostile", module_code={"vae": REACH})
+    result = grade(str(hostile), isolation=mechanism, template=template, only="shapes")
+    assert not result.internal_errors
+    scratch = template.box.host_scratch
+    with open(os.path.join(scratch, "reached"), encoding="utf-8") as f:
+        assert f.read() == ""          # no signal, no /proc of another process, no new process
+    assert os.path.exists(os.path.join(scratch, "left", "behind", "note"))
+
+    after = grade(str(ROOT / "solutions"), isolation=mechanism, template=template)
+    assert after.score == 100 and not after.internal_errors
+    assert template.started == 1       # the same template: the hostile worker could not kill it
+    assert os.listdir(scratch) == []   # the next submission's box held nothing of the last one's
+
+
+def test_a_worker_that_hangs_is_killed_and_the_template_forks_the_next(template, mechanism, tmp_path):
+    hanging = build_submission(tmp_path / "hang", module_code={"schedules": "while True:\n    pass\n"})
+    fast = rubric.load(rubric_copy(tmp_path, limits={"import_timeout": 3}))
+    result = grade(str(hanging), fast, isolation=mechanism, template=template, only="warmup")
+    assert result.score == 0 and {t.reason for t in result.tests} == {"import_failed"}
+    after = grade(str(ROOT / "solutions"), isolation=mechanism, template=template, only="warmup")
+    assert after.score == after.max_score and template.started == 1
+
+
+def test_a_dead_template_is_replaced_and_the_student_is_still_graded(template, mechanism):
+    os.killpg(template.proc.pid, 9)
+    template.proc.wait()
+    result = grade(str(ROOT / "solutions"), isolation=mechanism, template=template, only="warmup")
+    assert result.score == result.max_score and not result.internal_errors
+    after = grade(str(ROOT / "solutions"), isolation=mechanism, template=template, only="warmup")
+    assert after.score == after.max_score and template.started == 2
