@@ -24,7 +24,7 @@ import pytest
 import torch
 from hypothesis import HealthCheck, Phase, settings
 
-from autograder.grading.engine import ENGINE_KEY
+from autograder.grading.collector import ENGINE_KEY
 
 PROFILE = "autograder"
 settings.register_profile(

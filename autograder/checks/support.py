@@ -9,6 +9,7 @@ matches what came back at the test's own tolerance, and differs from the
 correct value wherever the answer was wrong (``explains``).  Otherwise the
 message says what was expected without guessing.
 """
+import functools
 import math
 
 import torch
@@ -115,7 +116,14 @@ def random_like(size, dtype="float32", seed=0, mu_scale=2.0, logvar_scale=1.5):
 
 
 def images(n, seed=0):
-    """n float32 images (n, 1, 28, 28) in [0, 1] from the grader's own data."""
+    """n float32 images (n, 1, 28, 28) in [0, 1] from the grader's own data (a fresh copy each call)."""
+    return _images(n, seed).clone()
+
+
+@functools.lru_cache(maxsize=16)
+def _images(n, seed):
+    """Made once per grading process (a pool's process grades many submissions; the check files are
+    imported again for each)."""
     from autograder.checks.fakedata import make_images
 
     raw, _ = make_images(n, seed)

@@ -10,7 +10,7 @@ import pytest
 from hypothesis.errors import FlakyFailure
 
 from autograder import errors, results, rubric as rubric_mod
-from autograder.grading import engine
+from autograder.grading import collector as collector_mod, engine
 from autograder.grading.session import CheckHandle, SandboxFailure, Session
 from support import ROOT
 
@@ -89,7 +89,7 @@ def test_the_time_budget_used_up_is_a_timeout_of_the_submission():
 
 
 def _collector(check, nodeids):
-    collector = engine.Collector(session=None, checks_by_file={f"/checks/test_{check.id}.py": check})
+    collector = collector_mod.Collector(session=None, checks_by_file={f"/checks/test_{check.id}.py": check})
     collector.items[check.id] = [(n, n.split("::")[1]) for n in nodeids]
     return collector
 
