@@ -89,9 +89,11 @@ def _start_template(isolation, limits):
     from autograder import errors, sandbox
     from autograder.grading.template import Template
 
+    from autograder.grading.template import TemplateFailure
+
     try:
         return Template(sandbox.choose(isolation), limits)
-    except (errors.UsageError, OSError) as err:
+    except (errors.UsageError, OSError, TemplateFailure) as err:
         print(f"no template process: {err}", file=sys.stderr)
         return None
 

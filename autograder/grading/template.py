@@ -23,9 +23,13 @@ same environment, the same limits), and runs no student code
    and says it is ready before it imports the submission.
 
 So each worker still sees only its own submission and scratch folder, with
-the seccomp filter that refuses new processes, signals to anyone else and
-``ptrace``; under bubblewrap it shares the template's namespaces, which hold
-nothing but the template, this worker and the files above.  Workers of one
+the seccomp filter that refuses new processes, signals to anyone else,
+``ptrace`` and changing another process's limits or scheduling; under
+bubblewrap it shares the template's namespaces, which hold nothing but the
+template, this worker and the files above, and it also confines itself with
+Landlock (``unusable``: no template without it), which closes the template's
+``/proc`` files to it.  Before each fork the template checks that its own
+limits and scheduling are those it started with, or refuses to fork.  Workers of one
 template run one at a time, and each is killed and reaped (``kill``) before
 the box is emptied for the next.
 
@@ -55,6 +59,21 @@ class TemplateFailure(RuntimeError):
     """The template cannot fork a worker now: start one the usual way."""
 
 
+def unusable(mechanism):
+    """Why no template can be used with ``mechanism`` on this machine, or None.
+
+    Under bubblewrap, a template's workers share its namespaces, so they also
+    confine themselves with Landlock, which keeps them away from the
+    template's ``/proc`` files (its limits and scheduling are refused by the
+    seccomp filter); without Landlock, workers start from nothing.
+    """
+    from autograder.sandbox import confine
+
+    if mechanism == "bwrap" and confine.landlock_abi() < 1:
+        return "under bubblewrap, a template's workers need Landlock, which this kernel lacks"
+    return None
+
+
 class Template:
     """A preloaded worker process in a box of its own; ``fork`` gives a worker for one submission."""
 
@@ -74,6 +93,9 @@ class Template:
         with self._lock:
             if self.proc is not None:
                 return
+            why = unusable(self.mechanism)
+            if why:
+                raise TemplateFailure(why)
             self.box = sandbox.Box(self.mechanism, None, self.limits)
             account = sandbox.worker_account()
             as_user = {}

@@ -50,6 +50,7 @@ def main(argv=None):
     except ImportError:
         pass
     confine.prctl(confine.PR_SET_DUMPABLE, 0)
+    started_as = own_state()
     control = socket.socket(fileno=settings["control_fd"])
     _send(control, {"ready": True})
     running = set()  # workers forked and not yet reaped: the only processes this one ever signals
@@ -63,10 +64,12 @@ def main(argv=None):
             return   # the grading process closed its end: the workers die with this process
         message = json.loads(data)
         if "fork" in message:
-            if len(fds) != 4:
+            changed = [name for name, value in own_state().items() if started_as.get(name) != value]
+            if len(fds) != 4 or changed:
                 for fd in fds:
                     os.close(fd)
-                _send(control, {"error": f"a fork needs 4 descriptors, got {len(fds)}"})
+                _send(control, {"error": f"the template's own {', '.join(changed)} changed" if changed
+                                else f"a fork needs 4 descriptors, got {len(fds)}"})
                 continue
             pid = os.fork()
             if pid == 0:
@@ -94,6 +97,23 @@ def main(argv=None):
                     finished[pid] = status
                     running.discard(pid)
             _send(control, {"status": finished.get(pid)})
+
+
+def own_state():
+    """What every worker inherits from this process besides its memory: limits and scheduling."""
+    import resource
+
+    state = {name: resource.getrlimit(getattr(resource, name))
+             for name in dir(resource) if name.startswith("RLIMIT_")}
+    state["priority"] = os.getpriority(os.PRIO_PROCESS, 0)
+    state["scheduler"] = os.sched_getscheduler(0)
+    state["affinity"] = sorted(os.sched_getaffinity(0))
+    try:
+        with open("/proc/self/oom_score_adj", encoding="ascii") as f:
+            state["oom_score_adj"] = f.read().strip()
+    except OSError:
+        pass
+    return state
 
 
 def _send(control, message):

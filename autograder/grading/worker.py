@@ -201,11 +201,13 @@ class Monitor(threading.Thread):
                 self._police_scratch()
 
     def _police_scratch(self):
-        used, entries = self.worker.box.scratch_usage(self.max_entries)
-        if used > self.max_bytes or entries > self.max_entries:
-            what = (f"{used // 2**20} MB" if used > self.max_bytes else f"more than {self.max_entries} files")
+        used, entries, too_deep = self.worker.box.scratch_usage(self.max_entries)
+        if used > self.max_bytes or entries > self.max_entries or too_deep:
+            what = (f"{used // 2**20} MB" if used > self.max_bytes else f"more than {self.max_entries} files"
+                    if entries > self.max_entries else f"folders nested more than {sandbox.SCRATCH_DEPTH} deep")
             self.worker.stop(f"it wrote {what} into its scratch folder (the limit is "
-                             f"{self.max_bytes // 2**20} MB in {self.max_entries} files)")
+                             f"{self.max_bytes // 2**20} MB in {self.max_entries} files, "
+                             f"{sandbox.SCRATCH_DEPTH} folders deep)")
 
     def stop(self):
         """End the thread (it never waits for the pipes' writers), then close everything."""
@@ -272,7 +274,8 @@ class Worker:
             template.start()   # a fresh template, if the last one failed
             self.box = template.box
             settings = dict(self._settings(limits, extra_settings),
-                            environment={"AUTOGRADER_WORKER_ID": self.worker_id})
+                            environment={"AUTOGRADER_WORKER_ID": self.worker_id},
+                            landlock_too=self.mechanism == "bwrap")   # see template.py
             self.proc = template.fork(submission, settings, fds)
         except (TemplateFailure, OSError):
             self.box = self.proc = None

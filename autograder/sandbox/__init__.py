@@ -32,6 +32,7 @@ import functools
 import json
 import os
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -54,6 +55,7 @@ GRADER_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))   # the
 WORKER_MODULES = ("__init__.py", "grading/worker_main.py", "grading/template_main.py", "grading/student.py",
                   "grading/probes.py", "grading/wire.py", "sandbox/confine.py")
 INSIDE = "/sandbox"           # where bwrap mounts the box
+SCRATCH_DEPTH = 256           # folders nested deeper in a scratch folder get the worker killed
 SANDBOX_UID = 65534           # the uid inside bubblewrap's user namespace ("nobody")
 ETC_FILES = ("/etc/ld.so.cache", "/etc/localtime", "/etc/nsswitch.conf", "/etc/passwd", "/etc/group")
 
@@ -378,24 +380,55 @@ class Box:
         _copy_package(os.path.abspath(submission), folder, limits)
         _read_only(folder)
 
-    def scratch_usage(self, max_entries):
-        """(bytes, entries) written into the scratch folder, counting stops after ``max_entries``."""
-        total, entries, stack = 0, 0, [self.host_scratch]
-        while stack and entries <= max_entries:
-            try:
-                with os.scandir(stack.pop()) as it:
-                    for entry in it:
-                        entries += 1
-                        try:
-                            info = entry.stat(follow_symlinks=False)
-                        except OSError:
-                            continue
-                        total += info.st_blocks * 512
-                        if entry.is_dir(follow_symlinks=False):
-                            stack.append(entry.path)
-            except OSError:
-                continue
-        return total, entries
+    def scratch_usage(self, max_entries, max_depth=SCRATCH_DEPTH):
+        """(bytes, entries, too_deep) written into the scratch folder.
+
+        Counting stops after ``max_entries``; ``too_deep`` when folders nest
+        more than ``max_depth`` levels (a worker may nest folders past the
+        longest path the system can name: every name here is relative to its
+        open folder, at most ``max_depth`` of them open at a time).
+        """
+        total, entries = 0, 0
+        try:
+            top = os.open(self.host_scratch, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+        except OSError:
+            return 0, 0, False
+        stack = [[top, None]]   # an open folder, and its subfolders still to visit (None: not listed yet)
+        try:
+            while stack and entries <= max_entries:
+                frame = stack[-1]
+                if frame[1] is None:
+                    frame[1] = []
+                    try:
+                        with os.scandir(frame[0]) as it:
+                            for entry in it:
+                                entries += 1
+                                if entries > max_entries:
+                                    break
+                                try:
+                                    info = entry.stat(follow_symlinks=False)
+                                except OSError:
+                                    continue
+                                total += info.st_blocks * 512
+                                if stat.S_ISDIR(info.st_mode):
+                                    frame[1].append(entry.name)
+                    except OSError:
+                        pass
+                if frame[1] and entries <= max_entries:
+                    if len(stack) >= max_depth:
+                        return total, entries, True
+                    name = frame[1].pop()
+                    try:
+                        stack.append([os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=frame[0]),
+                                      None])
+                    except OSError:
+                        pass
+                    continue
+                os.close(stack.pop()[0])
+        finally:
+            for fd, _ in stack:
+                os.close(fd)
+        return total, entries, False
 
     def remove(self):
         """Delete the box (the worker and everything it started must be gone)."""

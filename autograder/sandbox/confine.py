@@ -11,7 +11,10 @@ every mechanism
     grader goes away (``PR_SET_PDEATHSIG``).
 ``bwrap``
     plus a seccomp filter (below).  The namespaces bubblewrap made already
-    hide the host's files, processes and network.
+    hide the host's files, processes and network.  A worker forked from a
+    template (``landlock_too``) also applies the Landlock rules below: its
+    template shares its namespaces, and they keep it away from the template's
+    ``/proc`` files.
 ``landlock``
     (no namespaces to hide in) plus a Landlock ruleset: read-only access to
     the Python runtime, the grader's worker modules and the private copy of
@@ -28,7 +31,9 @@ the worker, escape ``killpg``, or multiply its memory limit; and it refuses
 the other system calls a grading job never needs and an attack does: sockets of
 every family (Unix ones included: Landlock cannot stop a connect() to a host
 socket by its path), memory outside the address-space limit (``memfd_create``,
-System V shared memory, message queues), ``ptrace`` and reading other processes' memory, ``setsid``/``setpgid``,
+System V shared memory, message queues), ``ptrace`` and reading other processes' memory,
+limits and scheduling of other processes (``prlimit``, ``sched_set*``, ``setpriority``,
+``ioprio_set``), signals by file ownership (``F_SETOWN``, ``F_SETSIG``), ``setsid``/``setpgid``,
 namespaces, mounts, kernel modules, keyrings, BPF, ``io_uring`` (which
 bypasses seccomp), ``userfaultfd``, file handles.
 
@@ -226,6 +231,10 @@ DENIED_CALLS = (
 )
 PR_SET_PDEATHSIG_CALL = 1  # prctl(PR_SET_PDEATHSIG, ...): the worker may not stop dying with the grader
 CLONE_THREAD = 0x00010000
+PRIO_PROCESS = 0
+IOPRIO_WHO_PROCESS = 1
+F_SETOWN, F_SETSIG, F_SETOWN_EX = 8, 10, 15
+FIOSETOWN, SIOCSPGRP = 0x8901, 0x8902
 
 
 def install_seccomp(own_pid):
@@ -253,7 +262,27 @@ def install_seccomp(own_pid):
     flt.add_rule(deny, "tgkill", sc.Arg(0, sc.NE, own_pid))
     flt.add_rule(deny, "tkill")
     flt.add_rule(deny, "prctl", sc.Arg(0, sc.EQ, PR_SET_PDEATHSIG_CALL))
+    # Limits and scheduling of this process only (pid 0: "the caller"), never of another one (a
+    # template process whose later workers would inherit them, or a grading process of the same uid).
+    for name in ("prlimit64", "sched_setaffinity", "sched_setscheduler", "sched_setparam", "sched_setattr"):
+        _deny_if(flt, deny, name, sc.Arg(0, sc.NE, 0))
+    _deny_if(flt, deny, "setpriority", sc.Arg(0, sc.NE, PRIO_PROCESS))
+    _deny_if(flt, deny, "setpriority", sc.Arg(1, sc.NE, 0))
+    _deny_if(flt, deny, "ioprio_set", sc.Arg(0, sc.NE, IOPRIO_WHO_PROCESS))
+    _deny_if(flt, deny, "ioprio_set", sc.Arg(1, sc.NE, 0))
+    # Signals by file ownership: SIGIO or any signal chosen by F_SETSIG, to whichever process owns the file.
+    for command in (F_SETOWN, F_SETSIG, F_SETOWN_EX):
+        _deny_if(flt, deny, "fcntl", sc.Arg(1, sc.EQ, command))
+    for request in (FIOSETOWN, SIOCSPGRP):
+        _deny_if(flt, deny, "ioctl", sc.Arg(1, sc.EQ, request))
     flt.load()
+
+
+def _deny_if(flt, deny, name, *conditions):
+    try:
+        flt.add_rule(deny, name, *conditions)
+    except (OSError, ValueError, RuntimeError):  # a call this kernel/libseccomp does not know
+        pass
 
 
 def confine(settings):
@@ -265,7 +294,7 @@ def confine(settings):
     if mechanism == "none":
         return
     try:
-        if mechanism == "landlock":
+        if mechanism == "landlock" or settings.get("landlock_too"):
             threads = os.listdir("/proc/self/task")
             if len(threads) != 1:  # Landlock binds only the calling thread
                 raise ConfineError(f"{len(threads)} threads are running; Landlock needs exactly one")

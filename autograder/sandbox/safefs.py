@@ -513,44 +513,68 @@ def remove_tree(root):
     """Delete ``root`` and everything in it: no recursion, never following a link, read-only folders too.
 
     For trees a student's code may have shaped (a box's scratch folder: a
-    thousand nested folders, folders made read-only): ``shutil.rmtree`` and
-    ``os.walk`` recurse in Python 3.11.  A link is removed, never entered.
-    Errors are ignored, as with ``shutil.rmtree(ignore_errors=True)``; what
-    could not be removed stays.
+    thousand nested folders, folders made read-only, paths longer than the
+    system allows): ``shutil.rmtree`` and ``os.walk`` recurse in Python 3.11
+    and name everything by its full path.  Here every name is relative to an
+    open folder, and the folders found inside a folder are first moved up
+    into ``root``, so no path is ever longer than two names and at most two
+    folders are open at a time.  A link is removed, never entered.  Errors
+    are ignored, as with ``shutil.rmtree(ignore_errors=True)``; what could not
+    be removed stays.
     """
     try:
         if not stat.S_ISDIR(os.lstat(root).st_mode):
             os.unlink(root)
             return
+        os.chmod(root, 0o700)   # a folder (lstat says so): nothing to follow
+        top = os.open(root, _DIRECTORY_FLAGS)
     except OSError:
         return
-    stack, entered = [root], set()
-    while stack:
-        path = stack[-1]
-        subfolders = []
-        if path not in entered:
-            entered.add(path)
+    try:
+        taken = set(os.listdir(top))
+        pending, moved = [None], 0   # None: root itself; else a folder moved up into root
+        while pending:
+            name = pending.pop()
             try:
-                os.chmod(path, 0o700, follow_symlinks=False)
-            except (OSError, NotImplementedError):
-                pass
+                if name is None:
+                    here = os.dup(top)
+                else:
+                    os.chmod(name, 0o700, dir_fd=top)   # a folder we listed or moved: not a link
+                    here = os.open(name, _DIRECTORY_FLAGS, dir_fd=top)
+            except OSError:
+                continue
             try:
-                with os.scandir(path) as it:
-                    for item in it:
-                        if item.is_dir(follow_symlinks=False):
-                            subfolders.append(item.path)
+                with os.scandir(here) as it:
+                    entries = [(entry.name, entry.is_dir(follow_symlinks=False)) for entry in it]
+                for entry, is_folder in entries:
+                    try:
+                        if not is_folder:
+                            os.unlink(entry, dir_fd=here)
+                        elif name is None:
+                            pending.append(entry)
                         else:
-                            try:
-                                os.unlink(item.path)
-                            except OSError:
-                                pass
+                            while f".removing-{moved}" in taken:
+                                moved += 1
+                            taken.add(f".removing-{moved}")
+                            os.rename(entry, f".removing-{moved}", src_dir_fd=here, dst_dir_fd=top)
+                            pending.append(f".removing-{moved}")
+                    except OSError:
+                        pass
             except OSError:
                 pass
-        if subfolders:
-            stack.extend(subfolders)
-            continue
-        stack.pop()
-        try:
-            os.rmdir(path)
-        except OSError:
-            pass
+            finally:
+                os.close(here)
+            if name is not None:
+                try:
+                    os.rmdir(name, dir_fd=top)
+                except OSError:
+                    pass
+    finally:
+        os.close(top)
+    try:
+        os.rmdir(root)
+    except OSError:
+        pass
+
+
+_DIRECTORY_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)

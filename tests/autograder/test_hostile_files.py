@@ -24,6 +24,7 @@ import pytest
 
 from autograder.semester import grade_all, resume
 from autograder import results, rubric as rubric_mod
+from autograder import sandbox
 from autograder.sandbox import safefs
 from autograder.errors import UsageError
 from autograder.submission import PACKAGE, find_package
@@ -487,3 +488,24 @@ def test_remove_tree_takes_down_what_a_worker_could_build(tmp_path):
     safefs.remove_tree(str(tmp_path / "link"))
     assert not os.path.lexists(tmp_path / "link") and keep.exists()
     safefs.remove_tree(str(tmp_path / "missing"))
+
+
+def test_folders_nested_past_the_longest_path_are_counted_and_removed():
+    """40 nested folders of 250-character names in a box's scratch folder (a path of 10,000 characters,
+    past what the system can name): their files are counted, their depth is seen, and the box goes."""
+    box = sandbox.Box("none", None)
+    folder = os.open(box.host_scratch, os.O_RDONLY)
+    for _ in range(40):
+        with open(os.open("data", os.O_WRONLY | os.O_CREAT, 0o600, dir_fd=folder), "wb") as f:
+            f.write(b"x" * 60_000)
+        os.mkdir("d" * 250, dir_fd=folder)
+        inner = os.open("d" * 250, os.O_RDONLY, dir_fd=folder)
+        os.close(folder)
+        folder = inner
+    os.mkdir("locked", 0, dir_fd=folder)
+    os.close(folder)
+    used, entries, too_deep = box.scratch_usage(10_000)
+    assert entries == 81 and used >= 40 * 60_000 and not too_deep
+    assert box.scratch_usage(10_000, max_depth=30)[2]
+    box.remove()
+    assert not os.path.exists(box.root)

@@ -9,6 +9,7 @@ import pytest
 from autograder import results
 from autograder.grading.pool import Pool
 from support import ROOT
+from support.submissions import build_submission
 
 pytestmark = pytest.mark.slow
 
@@ -50,10 +51,13 @@ def test_the_pool_grades_as_grading_in_process_does():
     assert not stubs.internal_errors and not reference.internal_errors
 
 
-def test_a_hung_grading_process_is_an_internal_error_and_the_next_submission_is_graded():
+def test_a_hung_grading_process_is_an_internal_error_and_the_next_submission_is_graded(tmp_path):
     before = _children()
-    with Pool(1, task_timeout=1.0) as pool:   # far too short for any grading: the process is killed
-        hung = pool.grade(str(ROOT / "solutions"), only="warmup")
+    # A submission whose import loops: its grading takes the import's time limit (30 s), far longer
+    # than this pool's 1 s per task, so the grading process is killed.
+    hanging = build_submission(tmp_path / "hang", module_code={"schedules": "while True:\n    pass\n"})
+    with Pool(1, task_timeout=1.0) as pool:
+        hung = pool.grade(str(hanging), only="warmup")
         assert hung.internal_errors and "took longer than 1 s" in str(hung.internal_errors[0])
         assert all(t.message.startswith("not graded: the grader failed on its side") for t in hung.tests)
         pool.task_timeout = 300

@@ -46,6 +46,42 @@ REACH = textwrap.dedent("""
         _reached.append("forked")
     except OSError:
         pass
+    # What every later worker would inherit from the template: its limits and scheduling.
+    import resource as _resource
+    _parent = _os.getppid()
+    for _limit, _value in ((_resource.RLIMIT_CPU, 200), (_resource.RLIMIT_NOFILE, 9),
+                           (_resource.RLIMIT_AS, 2**31)):
+        try:
+            _resource.prlimit(_parent, _limit, (_value, _value))
+            _reached.append(f"set limit {_limit} of the template")
+        except (OSError, ValueError):
+            pass
+    for _name, _call in (("nice", lambda: _os.setpriority(_os.PRIO_PROCESS, _parent, 19)),
+                         ("idle", lambda: _os.sched_setscheduler(_parent, _os.SCHED_IDLE, _os.sched_param(0))),
+                         ("one cpu", lambda: _os.sched_setaffinity(_parent, {0})),
+                         ("user nice", lambda: _os.setpriority(_os.PRIO_USER, 0, 19))):
+        try:
+            _call()
+            _reached.append(f"set {_name} of the template")
+        except OSError:
+            pass
+    try:
+        with open(f"/proc/{_parent}/oom_score_adj", "w") as _f:
+            _f.write("1000")
+        _reached.append("wrote the template's oom_score_adj")
+    except OSError:
+        pass
+    # SIGSTOP to the template through a file's owner, without kill().
+    import fcntl as _fcntl
+    _r, _w = _os.pipe()
+    try:
+        _fcntl.fcntl(_r, _fcntl.F_SETOWN, _parent)
+        _fcntl.fcntl(_r, 10, int(_signal.SIGSTOP))   # F_SETSIG
+        _fcntl.fcntl(_r, _fcntl.F_SETFL, _os.O_ASYNC | _os.O_NONBLOCK)
+        _os.write(_w, b"x")
+        _reached.append("signalled the template through F_SETOWN")
+    except OSError:
+        pass
     with open(_tmp + "/reached", "w") as _f:
         _f.write("; ".join(_reached))
 """)
@@ -101,9 +137,10 @@ def test_a_hostile_worker_reaches_neither_the_template_nor_the_next_box(template
     hostile = build_submission(tmp_path / "hostile", module_code={"vae": REACH})
     result = grade(str(hostile), isolation=mechanism, template=template, only="shapes")
     assert not result.internal_errors
+    assert template.box is not None, "the template was retired: the hostile worker changed it"
     scratch = template.box.host_scratch
     with open(os.path.join(scratch, "reached"), encoding="utf-8") as f:
-        assert f.read() == ""          # no signal, no /proc of another process, no new process
+        assert f.read() == ""   # no signal, no /proc of another process, no new process, no limit of the template
     assert os.path.exists(os.path.join(scratch, "left", "behind", "note"))
 
     after = grade(str(ROOT / "solutions"), isolation=mechanism, template=template)
