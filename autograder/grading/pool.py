@@ -72,15 +72,19 @@ def serve(settings):
         channel.flush()
 
     say({"ready": True})
-    for line in sys.stdin:
-        request = json.loads(line)
-        try:
-            result = engine.grade(request["folder"], rubric, checks_dirs=tuple(settings["checks_dirs"]),
-                                  public_only=settings["public_only"], only=request["only"],
-                                  isolation=settings["isolation"], template=template)
-            say({"result": results.to_dict(result)})
-        except Exception as err:  # noqa: BLE001 - the grader's fault, reported as such
-            say({"error": f"{type(err).__name__}: {err}"})
+    try:
+        for line in sys.stdin:
+            request = json.loads(line)
+            try:
+                result = engine.grade(request["folder"], rubric, checks_dirs=tuple(settings["checks_dirs"]),
+                                      public_only=settings["public_only"], only=request["only"],
+                                      isolation=settings["isolation"], template=template)
+                say({"result": results.to_dict(result)})
+            except Exception as err:  # noqa: BLE001 - the grader's fault, reported as such
+                say({"error": f"{type(err).__name__}: {err}"})
+    finally:
+        if template is not None:   # its process and its box (a folder in the temporary directory)
+            template.close()
 
 
 def _start_template(isolation, limits):

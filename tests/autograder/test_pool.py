@@ -90,3 +90,12 @@ def test_a_grading_process_that_dies_is_an_internal_error_not_a_zero():
         assert all(t.message.startswith("not graded: the grader failed on its side") for t in died.tests)
         again = pool.grade(str(ROOT / "solutions"), only="warmup")
     assert again.score == 15
+
+
+def test_a_grading_process_that_ends_leaves_no_box_behind(tmp_path, monkeypatch):
+    """Its template's box and its workers' boxes are folders in its temporary directory: all gone."""
+    monkeypatch.setenv("TMPDIR", str(tmp_path))   # the grading processes' own temporary directory
+    with Pool(1) as pool:
+        assert pool.grade(str(ROOT / "solutions"), only="warmup").score == 15
+        assert list(tmp_path.glob("autograder-worker-*"))   # the template's box, while it lives
+    assert list(tmp_path.glob("autograder-*")) == []
