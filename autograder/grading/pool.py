@@ -130,6 +130,9 @@ class _Slot:
         settings = {"rubric_path": self.pool.rubric_path, "checks_dirs": list(self.pool.checks_dirs),
                     "isolation": self.pool.isolation, "public_only": self.pool.public_only}
         env = {key: os.environ[key] for key in KEPT_ENV if key in os.environ}
+        # Its own temporary directory (its template's and workers' boxes): removed when it ends,
+        # even when it was killed and could not remove them itself.
+        self.folder = env["TMPDIR"] = tempfile.mkdtemp(prefix="autograder-pool-", dir=env.get("TMPDIR"))
         self.log = tempfile.TemporaryFile()   # what the grading process printed, for a failure's message
         self.process = subprocess.Popen(
             [sys.executable, "-m", "autograder.grading.pool", json.dumps(settings)], cwd=facts.ROOT, env=env,
@@ -153,6 +156,9 @@ class _Slot:
         self.process.stdout.close()
         self.log.close()
         self.process = self.log = None
+        from autograder.sandbox import safefs
+
+        safefs.remove_tree(self.folder)
 
     def _last_output(self):
         try:

@@ -51,8 +51,10 @@ def test_the_pool_grades_as_grading_in_process_does():
     assert not stubs.internal_errors and not reference.internal_errors
 
 
-def test_a_hung_grading_process_is_an_internal_error_and_the_next_submission_is_graded(tmp_path):
+def test_a_hung_grading_process_is_an_internal_error_and_the_next_submission_is_graded(tmp_path, monkeypatch):
     before = _children()
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))   # where the grading processes make their folders
+    (tmp_path / "tmp").mkdir()
     # A submission whose import loops: its grading takes the import's time limit (30 s), far longer
     # than this pool's 1 s per task, so the grading process is killed.
     hanging = build_submission(tmp_path / "hang", module_code={"schedules": "while True:\n    pass\n"})
@@ -64,6 +66,7 @@ def test_a_hung_grading_process_is_an_internal_error_and_the_next_submission_is_
         graded = pool.grade(str(ROOT / "solutions"), only="warmup")
     assert graded.score == 15 and not graded.internal_errors
     assert _children() <= before   # every grading process (and its workers) is gone
+    assert list((tmp_path / "tmp").iterdir()) == []   # and so is what the killed one left in its folder
 
 
 def test_a_grading_process_holds_none_of_the_instructors_secrets(monkeypatch):
@@ -97,5 +100,5 @@ def test_a_grading_process_that_ends_leaves_no_box_behind(tmp_path, monkeypatch)
     monkeypatch.setenv("TMPDIR", str(tmp_path))   # the grading processes' own temporary directory
     with Pool(1) as pool:
         assert pool.grade(str(ROOT / "solutions"), only="warmup").score == 15
-        assert list(tmp_path.glob("autograder-worker-*"))   # the template's box, while it lives
+        assert list(tmp_path.glob("autograder-pool-*/autograder-worker-*"))   # the template's box, while it lives
     assert list(tmp_path.glob("autograder-*")) == []
