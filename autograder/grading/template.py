@@ -71,6 +71,8 @@ def unusable(mechanism):
 
     if mechanism == "bwrap" and confine.landlock_abi() < 1:
         return "under bubblewrap, a template's workers need Landlock, which this kernel lacks"
+    if mechanism == "none":   # no seccomp: a worker's own processes would outlive it, in the template's group
+        return "without a sandbox, workers start from nothing (each in a process group of its own)"
     return None
 
 
@@ -96,33 +98,35 @@ class Template:
             why = unusable(self.mechanism)
             if why:
                 raise TemplateFailure(why)
-            self.box = sandbox.Box(self.mechanism, None, self.limits)
-            account = sandbox.worker_account()
-            as_user = {}
-            if account:
-                os.chown(self.box.host_scratch, *account)
-                as_user = {"user": account[0], "group": account[1], "extra_groups": []}
-            become_subreaper()
-            ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-            settings = {"control_fd": theirs.fileno(), "mechanism": self.mechanism,
-                        "parent_pid": os.getpid() if self.mechanism != "bwrap" else None}
-            env = _environment(self.box.scratch, "template")
-            argv = self.box.command(["-s", "-B", "-u", "-c", BOOTSTRAP, self.box.grader,
-                                     json.dumps(settings, sort_keys=True)], env)
-            self._log = tempfile.TemporaryFile()
+            box = sandbox.Box(self.mechanism, None, self.limits)
+            ours = theirs = log = None
             try:
-                self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self._log, stderr=self._log,
-                                             pass_fds=(theirs.fileno(),), cwd=self.box.host_scratch, env=env,
+                account = sandbox.worker_account()
+                as_user = {}
+                if account:
+                    os.chown(box.host_scratch, *account)
+                    as_user = {"user": account[0], "group": account[1], "extra_groups": []}
+                become_subreaper()
+                ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+                settings = {"control_fd": theirs.fileno(), "mechanism": self.mechanism,
+                            "parent_pid": os.getpid() if self.mechanism != "bwrap" else None}
+                env = _environment(box.scratch, "template")
+                argv = box.command(["-s", "-B", "-u", "-c", BOOTSTRAP, box.grader,
+                                    json.dumps(settings, sort_keys=True)], env)
+                log = tempfile.TemporaryFile()
+                self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                             pass_fds=(theirs.fileno(),), cwd=box.host_scratch, env=env,
                                              start_new_session=True, **as_user)
             except BaseException:
-                ours.close()
-                self._log.close()
-                self.box.remove()
-                self.box = self._log = None
+                for thing in (ours, log):
+                    if thing is not None:
+                        thing.close()
+                box.remove()
                 raise
             finally:
-                theirs.close()
-            self._control, self._ready = ours, False
+                if theirs is not None:
+                    theirs.close()
+            self.box, self._control, self._log, self._ready = box, ours, log, False
             self.started += 1
 
     def fork(self, submission, settings, fds):
@@ -140,6 +144,9 @@ class Template:
                     ready = self._receive(time.monotonic() + self.limits.start_timeout)
                     if ready != {"ready": True}:
                         raise TemplateFailure(f"the template's first message was {str(ready)[:200]}")
+                    if self._log.seek(0, os.SEEK_END):   # a fresh worker would have shown it in the output
+                        raise TemplateFailure("the template printed something while it imported torch"
+                                              + self._last_output())
                     self._ready = True
                 self.box.load(submission, self.limits)
                 message = {"fork": dict(settings, cwd=self.box.scratch)}

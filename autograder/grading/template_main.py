@@ -151,11 +151,37 @@ def _become_worker(settings, fds, control_fd):
         os.environ.update(settings.pop("environment", {}))
         os.chdir(settings.pop("cwd"))
         from autograder.grading import worker_main
-
-        if settings.get("selftest"):
-            worker_main.selftest(settings, 3, 4)
-        else:
-            worker_main.serve(settings)
     except BaseException:  # noqa: BLE001 - a worker that cannot start ends; the grader sees its pipe close
         os._exit(70)
-    os._exit(0)
+    os._exit(_run_as_interpreter(worker_main.selftest if settings.get("selftest") else worker_main.serve,
+                                 settings))
+
+
+def _run_as_interpreter(function, settings):
+    """Run ``function`` and end as a fresh interpreter running it as its main program would: an
+    uncaught exception's traceback on stderr and exit code 1, ``SystemExit``'s code, exit handlers."""
+    import atexit
+    import traceback
+
+    code = 0
+    try:
+        if function.__name__ == "selftest":
+            function(settings, 3, 4)
+        else:
+            function(settings)
+    except SystemExit as stop:
+        if stop.code is None or isinstance(stop.code, int):
+            code = stop.code or 0
+        else:
+            print(stop.code, file=sys.stderr)
+            code = 1
+    except BaseException:  # noqa: BLE001 - what the interpreter does with an uncaught exception
+        traceback.print_exc()
+        code = 1
+    try:
+        atexit._run_exitfuncs()
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BaseException:  # noqa: BLE001
+        pass
+    return code if 0 <= code < 256 else 1

@@ -526,7 +526,7 @@ def remove_tree(root):
         if not stat.S_ISDIR(os.lstat(root).st_mode):
             os.unlink(root)
             return
-        os.chmod(root, 0o700)   # a folder (lstat says so): nothing to follow
+        _open_up(root, None)
         top = os.open(root, _DIRECTORY_FLAGS)
     except OSError:
         return
@@ -539,7 +539,7 @@ def remove_tree(root):
                 if name is None:
                     here = os.dup(top)
                 else:
-                    os.chmod(name, 0o700, dir_fd=top)   # a folder we listed or moved: not a link
+                    _open_up(name, top)
                     here = os.open(name, _DIRECTORY_FLAGS, dir_fd=top)
             except OSError:
                 continue
@@ -578,3 +578,24 @@ def remove_tree(root):
 
 
 _DIRECTORY_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+
+
+def _open_up(name, dir_fd):
+    """chmod 0700 the folder ``name`` (relative to ``dir_fd``), never what a link points to.
+
+    The folder is opened as a path (``O_PATH | O_NOFOLLOW``: a link that replaced it in the meantime
+    is opened as a link), checked to be a folder, and changed through ``/proc/self/fd``: the very
+    inode that was opened, whatever happens to the name.
+    """
+    try:
+        fd = os.open(name, getattr(os, "O_PATH", os.O_RDONLY) | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0),
+                     dir_fd=dir_fd)
+    except OSError:
+        return
+    try:
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
+            os.chmod(f"/proc/self/fd/{fd}", 0o700)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

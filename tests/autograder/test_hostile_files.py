@@ -509,3 +509,22 @@ def test_folders_nested_past_the_longest_path_are_counted_and_removed():
     assert box.scratch_usage(10_000, max_depth=30)[2]
     box.remove()
     assert not os.path.exists(box.root)
+
+
+def test_opening_up_a_folder_to_remove_it_never_changes_what_a_link_points_to(tmp_path):
+    """A worker that outlived its kill swaps a folder for a link to a host file: its mode stays."""
+    precious = tmp_path / "precious"
+    precious.write_text("mine")
+    os.chmod(precious, 0o400)
+    box = tmp_path / "box"
+    box.mkdir()
+    os.symlink(precious, box / "was-a-folder")
+    folder = os.open(box, os.O_RDONLY)
+    try:
+        safefs._open_up("was-a-folder", folder)
+    finally:
+        os.close(folder)
+    assert stat.S_IMODE(os.stat(precious).st_mode) == 0o400
+    (box / "sub").mkdir(mode=0)
+    safefs._open_up(str(box / "sub"), None)
+    assert stat.S_IMODE(os.stat(box / "sub").st_mode) == 0o700
