@@ -200,17 +200,9 @@ class Template:
         """Kill the template process and its workers (its process group) and delete its box."""
         with self._lock:
             if self.proc is not None:
-                from autograder.grading.worker import sweep
+                from autograder.grading.worker import kill_group
 
-                try:
-                    os.killpg(self.proc.pid, 9)
-                except OSError:
-                    pass
-                try:
-                    self.proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:  # pragma: no cover - a zombie we cannot reap
-                    pass
-                sweep(self.proc.pid, "template")
+                kill_group(self.proc, "template")
             for thing in (self._control, self._log):
                 if thing is not None:
                     thing.close()

@@ -162,6 +162,20 @@ def sweep(pgid, worker_id, timeout=10.0):
         time.sleep(0.005)
 
 
+def kill_group(proc, worker_id):
+    """SIGKILL the process group that ``proc`` (a Popen started in a new session) leads, reap ``proc``
+    and ``sweep`` whatever is left of the group or carries ``worker_id``."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except OSError:
+        pass
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:  # pragma: no cover - a zombie we cannot reap
+        pass
+    sweep(proc.pid, worker_id)
+
+
 class Monitor(threading.Thread):
     """Reads the worker's stdout and stderr into the Capture and polices the scratch folder."""
 
@@ -362,15 +376,7 @@ class Worker:
         if self.template is not None:  # the template kills and reaps it; its box is emptied by the next fork
             self.proc.kill()
         else:
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except OSError:
-                pass
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:  # pragma: no cover - a zombie we cannot reap
-                pass
-            sweep(self.proc.pid, self.worker_id)
+            kill_group(self.proc, self.worker_id)
         self._monitor.stop()
         for fd in (self._request_w, self._response_r):
             try:
