@@ -70,3 +70,30 @@ def clean_python(tmp_path_factory):
     from support import platform_tools
 
     return platform_tools.clean_python(str(tmp_path_factory.mktemp("python") / "venv"))
+
+
+@pytest.fixture(scope="session")
+def template_for():
+    """``template_for(mechanism)``: one verified template process per sandbox for this test process.
+
+    Tests that grade many submissions in process (the catalogues) fork their
+    workers from it, as the pool's grading processes do, instead of paying a
+    Python and an import of torch per submission.  A forked worker grades
+    exactly as a fresh one (tests/autograder/test_template_process.py and
+    ``benchmarks/grade_snapshot.py --pool``); the fresh path keeps its own tests.
+    """
+    from autograder import rubric, sandbox
+    from autograder.grading.template import Template
+
+    made = {}
+
+    def template_for(mechanism):
+        if mechanism not in made:
+            limits = rubric.load().limits
+            made[mechanism] = Template(mechanism, limits)
+            sandbox.verify_template(made[mechanism], limits)
+        return made[mechanism]
+
+    yield template_for
+    for template in made.values():
+        template.close()

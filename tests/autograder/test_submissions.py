@@ -1,7 +1,8 @@
 """Correct alternatives earn full marks; realistic bugs lose points in their own check.
 
 Submissions are built from autograder/audit/catalogues/*.yml (see tests/support/submissions.py).
-Bugs are graded with only the check they belong to, which keeps this fast.
+Bugs are graded with only the check they belong to, and every worker is forked from one
+template process per sandbox (the ``template_for`` fixture, as in ``grade-all``), which keeps this fast.
 """
 import pytest
 
@@ -24,8 +25,8 @@ def isolation(request, monkeypatch):
 
 
 @pytest.mark.parametrize("name", sorted(ALTERNATIVES))
-def test_correct_alternatives_earn_100(tmp_path, name):
-    result = grade(str(build_submission(tmp_path, ALTERNATIVES[name])), RUBRIC)
+def test_correct_alternatives_earn_100(tmp_path, name, isolation, template_for):
+    result = grade(str(build_submission(tmp_path, ALTERNATIVES[name])), RUBRIC, template=template_for(isolation))
     lost = [f"{t.check_id}: {t.name}: {t.message}" for t in result.tests if t.status != "passed"]
     assert result.score == 100, "\n".join(lost)
 
@@ -46,10 +47,10 @@ def test_the_catalogue_names_its_checks_and_keys():
 
 
 @pytest.mark.parametrize("bug", BUGS, ids=[b["name"] for b in BUGS])
-def test_each_bug_loses_points_in_its_check_with_a_helpful_message(tmp_path, bug):
+def test_each_bug_loses_points_in_its_check_with_a_helpful_message(tmp_path, bug, isolation, template_for):
     """The check takes points off, and its first failure (what every report shows) names the mistake."""
     submission = build_submission(tmp_path, {bug["function"]: bug["body"]})
-    result = grade(str(submission), RUBRIC, only=bug["check"])
+    result = grade(str(submission), RUBRIC, only=bug["check"], template=template_for(isolation))
     (check,) = result.checks
     assert check.score < check.points, f"{bug['name']} earned all {check.points} points of {bug['check']}"
     assert bug["expect"].lower() in check.first_failure.lower(), failures(result)
