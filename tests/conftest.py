@@ -83,17 +83,27 @@ def template_for():
     ``benchmarks/grade_snapshot.py --pool``); the fresh path keeps its own tests.
     """
     from autograder import rubric, sandbox
-    from autograder.grading.template import Template
+    from autograder.grading.template import Template, TemplateFailure
 
     made = {}
 
     def template_for(mechanism):
+        """The template, or None where none can be used (the workers then start from nothing)."""
         if mechanism not in made:
             limits = rubric.load().limits
-            made[mechanism] = Template(mechanism, limits)
-            sandbox.verify_template(made[mechanism], limits)
+            try:
+                made[mechanism] = Template(mechanism, limits)
+            except (TemplateFailure, OSError):
+                made[mechanism] = None
+            else:
+                try:
+                    sandbox.verify_template(made[mechanism], limits)
+                except sandbox.SandboxBroken:
+                    made.pop(mechanism).close()
+                    made[mechanism] = None
         return made[mechanism]
 
     yield template_for
     for template in made.values():
-        template.close()
+        if template is not None:
+            template.close()
