@@ -14,6 +14,15 @@ A call made after its check's time-out or crash is not run: it raises the same
 class with reason ``not_run`` (``errors.not_run``).  A call once the session's
 time budget is used up raises TimedOut ("not run: the grading time budget ..."),
 reason ``timeout``: the submission's own time limit ran out.
+
+Restarts are cheap: a session given no template (``grade``) starts its first
+worker from nothing, and when a check kills it (a time-out, a crash, a reply
+the grader refused) it starts a template process of its own
+(``grading.template``) and forks every later worker from it, so a submission
+whose every check kills its worker pays torch's import twice, not once per
+check.  The template is verified like the pool's (``sandbox.verify_template``)
+and closed with the session; where none can be used, workers start from
+nothing as before.
 """
 import sys
 import time
@@ -31,6 +40,7 @@ class Session:
         """``template``: a ``template.Template`` to fork workers from (see ``grading.pool``)."""
         self.submission, self.limits, self.mechanism = submission, limits, mechanism
         self.template = template
+        self._own_template = None      # started at the first restart when no template was given
         self.capture = Capture()
         self.deadline = time.monotonic() + limits.total_budget
         self.worker = None
@@ -63,9 +73,12 @@ class Session:
         if time.monotonic() >= self.deadline:
             raise errors.TimedOut(f"not run: the grading time budget of {self.limits.total_budget:g} s "
                                   "was used up by earlier checks")
+        if self.template is None and self.workers_started and self._own_template is None:
+            self._own_template = _verified_template(self.mechanism, self.limits)
         self._up_by = min(time.monotonic() + self.limits.start_timeout, self.deadline)
         try:
-            self.worker = Worker(self.submission, self.limits, self.capture, self.mechanism, template=self.template)
+            self.worker = Worker(self.submission, self.limits, self.capture, self.mechanism,
+                                 template=self.template or self._own_template or None)
         except OSError as err:  # the box or the process could not be made: ours, not the student's
             self.sandbox_failure = f"the worker could not be started ({sys.executable}): {err}"
             raise SandboxFailure(self.sandbox_failure) from None
@@ -138,8 +151,32 @@ class Session:
         return exited or "killed by the grader"
 
     def close(self):
-        """End the session: the worker is killed, never asked nicely."""
+        """End the session: the worker is killed, never asked nicely; a template of its own is closed."""
         self.kill_worker()
+        if self._own_template:
+            self._own_template.close()
+        self._own_template = None
+
+
+def _verified_template(mechanism, limits):
+    """A started and verified ``template.Template``, or False when none can be used here.
+
+    A template that cannot start or fails the sandbox's self-test is closed and
+    never used: the workers start from nothing, as they would without one.
+    """
+    from autograder import sandbox
+    from autograder.grading.template import Template, TemplateFailure
+
+    try:
+        template = Template(mechanism, limits)
+    except (TemplateFailure, OSError):
+        return False
+    try:
+        sandbox.verify_template(template, limits)
+    except sandbox.SandboxBroken:
+        template.close()
+        return False
+    return template
 
 
 class SandboxFailure(RuntimeError):
