@@ -165,3 +165,29 @@ def test_a_dead_template_is_replaced_and_the_student_is_still_graded(template, m
     assert result.score == result.max_score and not result.internal_errors
     after = grade(str(ROOT / "solutions"), isolation=mechanism, template=template, only="warmup")
     assert after.score == after.max_score and template.started == 2
+
+
+def test_grade_without_a_template_forks_its_restarts_from_one_of_its_own_and_leaves_none(
+        mechanism, tmp_path, monkeypatch):
+    """``grade`` with no template starts one at the first restart and closes it when the grade ends."""
+    from autograder.grading import session as session_mod
+
+    made, pids, verifying = [], [], []
+    real = session_mod._verified_template
+
+    def watched(*args):
+        made.append(real(*args))
+        pids.append(made[-1].proc.pid if made[-1] else None)
+        verifying.append(made[-1].forks if made[-1] else 0)   # the sandbox's self-test forks one
+        return made[-1]
+
+    monkeypatch.setattr(session_mod, "_verified_template", watched)
+    workers = []
+    real_worker = session_mod.Worker
+    monkeypatch.setattr(session_mod, "Worker", lambda *args, **kw: workers.append(real_worker(*args, **kw)) or workers[-1])
+    crashing = build_submission(tmp_path / "crash", bodies={"kl_divergence": "import os\nos._exit(3)\n"})
+    result = grade(str(crashing), isolation=mechanism)
+    assert not result.internal_errors and "crashed" in {t.reason for t in result.tests}
+    assert len(made) == 1 and made[0], "one template, started at the first restart"
+    assert len(workers) >= 3 and made[0].forks - verifying[0] == len(workers) - 1, "every worker after the first is forked from it"
+    assert made[0].proc is None and not os.path.exists(f"/proc/{pids[0]}"), "closed with the grade"

@@ -86,6 +86,22 @@ def test_a_flipped_kl_fails_acceptance_and_the_message_names_the_kl_term(fake_da
     assert history["acceptance"]["passed"] is False and "KL" in history["acceptance"]["objective_problem"]
 
 
+def exits(capsys, code, main, argv):
+    """``main(argv)`` run in this process must exit with ``code`` after one line on stderr, which is returned.
+
+    The programs' errors are tested in process (each subprocess costs a torch
+    import); ``test_stubs_say_what_is_missing`` runs one error case as the
+    student does, through ``python -m``.
+    """
+    with pytest.raises(SystemExit) as stop:
+        main([str(arg) for arg in argv])
+    assert stop.value.code == code
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in captured.err, captured.err
+    return lines[0], captured.out
+
+
 @pytest.mark.parametrize("args, message", [
     (["--epochs", "-1"], "--epochs: must be >= 1, got -1"),
     (["--epochs", "two"], "--epochs: expected an integer, got 'two'"),
@@ -94,37 +110,32 @@ def test_a_flipped_kl_fails_acceptance_and_the_message_names_the_kl_term(fake_da
     (["--batch-sise", "64"], "unrecognized arguments: --batch-sise"),
     (["--seed", "5000000000"], "--seed: must be <= 4294967295"),
 ])
-def test_bad_arguments_get_one_line_and_exit_2(tmp_path, args, message):
-    proc = run_module(SOLUTIONS, TRAIN, "--out-dir", tmp_path, *args)
-    assert proc.returncode == 2
-    assert message in proc.stderr
-    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
-    assert "Traceback" not in proc.stderr
+def test_bad_arguments_get_one_line_and_exit_2(lab, capsys, tmp_path, args, message):
+    line, _ = exits(capsys, 2, lab.train_vae.main, ["--out-dir", tmp_path, *args])
+    assert message in line
+    assert not list(tmp_path.iterdir()), "a bad option writes nothing"
 
 
-def test_missing_data_offline_names_the_files_and_the_folder(tmp_path):
+def test_missing_data_offline_names_the_files_and_the_folder(lab, capsys, tmp_path):
     data_dir = tmp_path / "nowhere"
-    proc = run_module(SOLUTIONS, TRAIN, "--data-dir", data_dir, "--out-dir", tmp_path / "out")
-    assert proc.returncode == 1
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    line, _ = exits(capsys, 1, lab.train_vae.main, ["--data-dir", data_dir, "--out-dir", tmp_path / "out"])
     for name in ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
                  "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
-        assert name in lines[0]
-    assert str(data_dir / "FashionMNIST" / "raw") in lines[0]
+        assert name in line
+    assert str(data_dir / "FashionMNIST" / "raw") in line
     assert not data_dir.exists(), "a mistyped --data-dir leaves no empty folders behind"
 
 
-def test_unwritable_out_dir_fails_before_training(tmp_path, fake_data_dir):
+def test_unwritable_out_dir_fails_before_training(lab, capsys, tmp_path, fake_data_dir):
     not_a_folder = tmp_path / "results.txt"
     not_a_folder.write_text("")
-    proc = train(not_a_folder, fake_data_dir)
-    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
-    assert f"cannot write to --out-dir {not_a_folder}" in proc.stderr
-    assert "ep0" not in proc.stdout, "it must fail before training"
+    line, out = exits(capsys, 2, lab.train_vae.main,
+                      ["--data-dir", fake_data_dir, "--subset", 512, "--out-dir", not_a_folder])
+    assert f"cannot write to --out-dir {not_a_folder}" in line
+    assert "ep0" not in out, "it must fail before training"
 
 
-def test_damaged_data_file_is_reported(tmp_path, fake_data_dir):
+def test_damaged_data_file_is_reported(lab, capsys, tmp_path, fake_data_dir):
     import shutil
 
     data_dir = tmp_path / "data"
@@ -132,20 +143,22 @@ def test_damaged_data_file_is_reported(tmp_path, fake_data_dir):
     raw = data_dir / "FashionMNIST" / "raw"
     (raw / "train-images-idx3-ubyte.gz").unlink()
     (raw / "train-images-idx3-ubyte").write_bytes(b"not an idx file")
-    proc = run_module(SOLUTIONS, TRAIN, "--data-dir", data_dir, "--out-dir", tmp_path / "out")
-    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
-    assert "could not be read" in proc.stderr
+    line, _ = exits(capsys, 1, lab.train_vae.main, ["--data-dir", data_dir, "--out-dir", tmp_path / "out"])
+    assert "could not be read" in line
 
 
-def test_batch_larger_than_subset_is_refused(tmp_path, fake_data_dir):
-    proc = train(tmp_path, fake_data_dir, "--batch-size", 1024)
-    assert proc.returncode == 2 and "Traceback" not in proc.stderr
-    assert "--batch-size 1024 is larger than --subset 512" in proc.stderr
+def test_batch_larger_than_subset_is_refused(lab, capsys, tmp_path, fake_data_dir):
+    line, out = exits(capsys, 2, lab.train_vae.main, ["--data-dir", fake_data_dir, "--subset", 512,
+                                                      "--batch-size", 1024, "--out-dir", tmp_path])
+    assert "--batch-size 1024 is larger than --subset 512" in line
+    assert "ep0" not in out
 
 
 def test_stubs_say_what_is_missing(tmp_path, fake_data_dir):
+    """The one error case run as the student runs it: ``python -m`` on the released stubs."""
     proc = train(tmp_path, fake_data_dir, tree=ASSIGNMENT)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
     assert "kl_warmup() in lab6_generative/schedules.py is not implemented yet" in proc.stderr
 
 
@@ -183,8 +196,8 @@ def test_anomaly_all_classes_prints_a_table(tmp_path, fake_data_dir):
     (["--holdout-class", "12"], "invalid choice"),
     ([], "one of the arguments --holdout-class --all-classes is required"),
     (["--holdout-class", "1", "--model", "nope.safetensors"], "could not load nope.safetensors"),
+    (["--all-classes", "--model", "nope.safetensors"], "--model scores one saved model"),
 ])
-def test_anomaly_bad_arguments(tmp_path, fake_data_dir, args, message):
-    proc = run_module(SOLUTIONS, "lab6_generative.anomaly", "--data-dir", fake_data_dir, "--out-dir", tmp_path, *args)
-    assert proc.returncode == 2 and message in proc.stderr, proc.stderr
-    assert len(proc.stderr.strip().splitlines()) == 1
+def test_anomaly_bad_arguments(lab, capsys, tmp_path, fake_data_dir, args, message):
+    line, _ = exits(capsys, 2, lab.anomaly.main, ["--data-dir", fake_data_dir, "--out-dir", tmp_path, *args])
+    assert message in line
