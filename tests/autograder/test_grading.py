@@ -51,22 +51,28 @@ def test_solutions_earn_100(solutions_run):
     assert {t["reason"] for c in stored["checks"] for t in c["tests"]} == {"passed"} and stored["internal_errors"] == []
 
 
-def test_grading_twice_gives_the_same_results_apart_from_timings(solutions_run):
+def test_grading_twice_gives_the_same_results_apart_from_timings(solutions_run, template_for):
+    """The command's worker started from nothing; this one is forked from a template, as in grade-all."""
+    from autograder import sandbox
+
     _, out = solutions_run
     first = json.loads((out / "results.json").read_text())
-    second = gradescope.to_dict(grade(str(ROOT / "solutions")))
+    second = gradescope.to_dict(grade(str(ROOT / "solutions"), template=template_for(sandbox.choose())))
     for data in (first, second):
         data.pop("execution_time")
     assert first == second
 
 
-def test_noise_from_numpy_gets_the_same_message_every_time(tmp_path):
-    """A mistake that draws from an unseeded global generator is graded word for word the same each time."""
+def test_noise_from_numpy_gets_the_same_message_every_time(tmp_path, template_for):
+    """A mistake that draws from an unseeded global generator is graded word for word the same each time,
+    by a worker started from nothing and by one forked from a template."""
+    from autograder import sandbox
     from support.submissions import build_submission
 
     body = "eps = torch.from_numpy(np.random.randn(*mu.shape)).to(mu.dtype)\nreturn mu + eps * torch.exp(0.5 * logvar)\n"
     submission = build_submission(tmp_path / "s", bodies={"reparameterize": "import numpy as np\n" + body})
-    first, second = (grade(str(submission), only="determinism") for _ in range(2))
+    first, second = (grade(str(submission), only="determinism", template=template)
+                     for template in (None, template_for(sandbox.choose())))
     assert first.score == second.score < first.max_score
     assert [t.message for t in first.tests] == [t.message for t in second.tests]
 

@@ -19,10 +19,20 @@ pytestmark = pytest.mark.slow
 HOSTILE = load("hostile")
 
 
+# The template _grade forks workers from, set for each test by ``isolation``.
+_FORK_FROM = {}
+
+
 @pytest.fixture(autouse=True, params=["bwrap", "landlock"])
-def isolation(request, monkeypatch):
-    """Every hostile submission is contained under both sandboxes."""
+def isolation(request, monkeypatch, template_for):
+    """Every hostile submission is contained under both sandboxes, and on both ways a worker starts.
+
+    Under bubblewrap each worker starts from nothing, as ``grade``'s first worker does; under
+    Landlock it is forked from a template, as in ``grade-all`` (the template's own attack tests are in
+    test_template_process.py).  Where no template can be used, both start from nothing.
+    """
     monkeypatch.setenv("AUTOGRADER_SANDBOX", request.param)
+    monkeypatch.setitem(_FORK_FROM, "template", template_for(request.param) if request.param == "landlock" else None)
     return request.param
 
 
@@ -32,7 +42,7 @@ def _grade(tmp_path, name, only=None, **limits):
     fast = rubric.load(rubric_copy(tmp_path, limits={"import_timeout": limits.get("import_timeout", 20)},
                                    timeouts={"warmup": limits.get("timeout", 20)}))
     started = time.monotonic()
-    result = grade(str(submission), fast, only=only)
+    result = grade(str(submission), fast, only=only, template=_FORK_FROM["template"])
     data = gradescope.to_dict(result)
     assert len(json.dumps(data)) < 1_000_000 and data["tests"] and not result.internal_errors
     return result, time.monotonic() - started
