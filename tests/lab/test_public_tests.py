@@ -40,15 +40,21 @@ def test_original_lab_test_passes_unchanged_on_solutions(tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-def test_every_public_test_passes_on_solutions(tmp_path):
-    proc, outcomes = run_pytest(SOLUTIONS, tmp_path)
+@pytest.fixture(scope="module")
+def on_solutions(tmp_path_factory):
+    """The public tests run once on solutions/: (process, {test id: outcome})."""
+    return run_pytest(SOLUTIONS, tmp_path_factory.mktemp("solutions"))
+
+
+def test_every_public_test_passes_on_solutions(on_solutions):
+    proc, outcomes = on_solutions
     assert len(outcomes) >= 20, f"expected the public test suite, found {len(outcomes)} tests"
     assert set(outcomes.values()) == {"passed"}, proc.stdout[-3000:]
 
 
-def test_every_public_test_fails_cleanly_on_the_stubs(tmp_path):
+def test_every_public_test_fails_cleanly_on_the_stubs(tmp_path, on_solutions):
     proc, outcomes = run_pytest(ASSIGNMENT, tmp_path)
-    _, solution_outcomes = run_pytest(SOLUTIONS, tmp_path)
+    _, solution_outcomes = on_solutions
     assert set(outcomes) == set(solution_outcomes), "the release must ship the same public tests"
     not_failed = {test: outcome for test, outcome in outcomes.items() if outcome != "failure"}
     assert not not_failed, f"on the stubs every test must fail (not pass, error or skip): {not_failed}"
