@@ -14,6 +14,9 @@ rounds:
 - a class: ``python -m autograder grade-all`` of ``--students`` students (a third
   correct, a third stubs, a third with one bug) with ``--jobs``, from an empty
   output folder, per student (target: at most 0.6x the import of torch per student);
+- ``grade``, a crashing submission: solutions/ whose ``kl_divergence`` ends the
+  process (``os._exit``), so five checks lose their worker and each restart
+  needs a new one (forked from ``grade``'s own template after the first);
 - ``--audit``: the whole audit (``python -m autograder audit --jobs 2``), once (target: 2 min);
 - ``--fast-tests``: ``pytest -m "not slow"``, once per round (target: 60 s).
 
@@ -36,6 +39,17 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from bench_grade_all import make_class  # noqa: E402
 
 
+CRASHING = "grade, a submission that crashes 5 checks"
+
+
+def make_crashing(folder):
+    """solutions/ with a kl_divergence that ends the worker process."""
+    shutil.copytree(ROOT / "solutions" / "lab6_generative", folder / "lab6_generative",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    with open(folder / "lab6_generative" / "vae.py", "a", encoding="utf-8") as f:
+        f.write("\n\ndef kl_divergence(mu, logvar, reduction=\"sum\"):\n    import os\n    os._exit(3)\n")
+
+
 def timed(argv, cwd=ROOT, **kwargs):
     started = time.perf_counter()
     proc = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, **kwargs)
@@ -55,16 +69,18 @@ def main():
     p.add_argument("--baseline", metavar="DIR", help="an older checkout to time in the same rounds")
     args = p.parse_args()
     python = sys.executable
-    rows = {"import torch": [], "grade solutions/": [], "grade-all, per student": []}
+    rows = {"import torch": [], "grade solutions/": [], "grade-all, per student": [], CRASHING: []}
     trees = [("", ROOT)]
     if args.baseline:
         trees.append((" (baseline)", Path(args.baseline).resolve()))
-        rows.update({"grade solutions/ (baseline)": [], "grade-all, per student (baseline)": []})
+        rows.update({"grade solutions/ (baseline)": [], "grade-all, per student (baseline)": [],
+                     f"{CRASHING} (baseline)": []})
     if args.fast_tests:
         rows["pytest -m 'not slow'"] = []
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         make_class(tmp / "class", args.students)
+        make_crashing(tmp / "crashing")
         for round_ in range(args.rounds):
             rows["import torch"].append(timed([python, "-c", "import torch"]))
             for label, tree in trees:
@@ -76,6 +92,9 @@ def main():
                                "--jobs", str(args.jobs)], cwd=tree)
                 rows[f"grade-all, per student{label}"].append(whole / args.students)
                 shutil.rmtree(out)
+                rows[f"{CRASHING}{label}"].append(timed(
+                    [python, "-m", "autograder", "grade", str(tmp / "crashing"), "--report",
+                     f"gradescope={tmp / 'r.json'}"], cwd=tree))
             if args.fast_tests:
                 rows["pytest -m 'not slow'"].append(timed([python, "-m", "pytest", "-q", "-m", "not slow",
                                                            "-p", "no:cacheprovider"]))
