@@ -292,8 +292,8 @@ def run_grade_all(args):
             if student.status:
                 report(student)
                 continue
-            if not waiting:
-                pool.warm()   # the grading processes start while the other folders are scanned
+            # A grading process starts with each of the first --jobs submissions, while the other
+            # folders are scanned: a resumed run that regrades one student starts one.
             waiting[pool.submit(student.root, only=student.only)] = student
         for future in concurrent.futures.as_completed(waiting):
             student = finish_student(waiting[future], future.result(), run)

@@ -19,6 +19,26 @@ def grade_all(*args, cwd=ROOT):
                           cwd=cwd, capture_output=True, text=True, timeout=900)
 
 
+COUNTING = """
+import runpy, subprocess, sys
+class Counted(subprocess.Popen):
+    def __init__(self, argv, *args, **kwargs):
+        if list(argv[1:3]) == ["-m", "autograder.grading.pool"]:
+            print("a grading process starts", file=sys.stderr, flush=True)
+        super().__init__(argv, *args, **kwargs)
+subprocess.Popen = Counted
+sys.argv = ["autograder", "grade-all", *sys.argv[1:]]
+sys.exit(runpy.run_module("autograder", run_name="__main__"))
+"""
+
+
+def grade_all_counting(*args):
+    """grade-all, and how many grading processes it started (its Popen counted from outside the pool)."""
+    proc = subprocess.run([sys.executable, "-c", COUNTING, *map(str, args)], cwd=ROOT, capture_output=True,
+                          text=True, timeout=900)
+    return proc, proc.stderr.count("a grading process starts")
+
+
 @pytest.fixture(scope="module")
 def classroom(tmp_path_factory):
     """alice: the reference; bob: the stubs; carol: an off-by-one warm-up one level down; dave: no package.
@@ -158,9 +178,10 @@ def test_a_result_stored_by_an_older_grader_is_graded_again_never_reused_or_merg
     subs, out, _ = classroom
     carol, alice = (out / "students" / name / "autograder-result.json" for name in ("carol", "alice"))
     _as_version_1(carol)
-    again = grade_all(subs, "--out", out, "--jobs", 2)
+    again, processes = grade_all_counting(subs, "--out", out, "--jobs", 2)
     assert again.returncode == 0, again.stdout + again.stderr
     assert "carol: graded" in again.stdout and "alice: unchanged" in again.stdout
+    assert processes == 1, "one student to grade again: one grading process, not --jobs of them"
     assert json.loads(carol.read_text())["version"] == 2
     _as_version_1(alice)
     only = grade_all(subs, "--out", out, "--jobs", 2, "--only", "warmup")
