@@ -56,7 +56,9 @@ def grade(submission, rubric=None, *, checks_dirs=(), public_only=False, only=No
         isolation: the sandbox ("bwrap", "landlock", "none" or "auto"); default:
             $AUTOGRADER_SANDBOX, else the strongest this machine supports.
         template: a ``template.Template`` of that sandbox, to fork the workers from
-            (the pool's grading processes have one); else each worker starts from nothing.
+            (the pool's grading processes have one); None: the first worker starts from
+            nothing, and after a restart the session forks from a template of its own;
+            False: every worker starts from nothing.
 
     Raises:
         errors.UsageError: the submission folder or the rubric is unusable, or the
@@ -87,7 +89,7 @@ def grade(submission, rubric=None, *, checks_dirs=(), public_only=False, only=No
         else:
             to_run[os.path.abspath(files[check.id])] = check
 
-    if template is not None and template.mechanism != mechanism:
+    if template and template.mechanism != mechanism:
         template = None
     session = Session(submission, rubric.limits, mechanism, template)
     if to_run:

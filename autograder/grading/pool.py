@@ -78,7 +78,9 @@ def serve(settings):
             try:
                 result = engine.grade(request["folder"], rubric, checks_dirs=tuple(settings["checks_dirs"]),
                                       public_only=settings["public_only"], only=request["only"],
-                                      isolation=settings["isolation"], template=template)
+                                      isolation=settings["isolation"],
+                                      # False: not one per submission either (it failed here once)
+                                      template=template if template is not None else False)
                 say({"result": results.to_dict(result)})
             except Exception as err:  # noqa: BLE001 - the grader's fault, reported as such
                 say({"error": f"{type(err).__name__}: {err}"})

@@ -37,7 +37,9 @@ class Session:
     """Owns the worker for one submission; start it lazily, restart it after a kill."""
 
     def __init__(self, submission, limits, mechanism="none", template=None):
-        """``template``: a ``template.Template`` to fork workers from (see ``grading.pool``)."""
+        """``template``: a ``template.Template`` to fork workers from (see ``grading.pool``); None: start
+        the first worker from nothing and the later ones from a template of its own; False: start
+        every worker from nothing (a pool whose template could not be used)."""
         self.submission, self.limits, self.mechanism = submission, limits, mechanism
         self.template = template
         self._own_template = None      # started at the first restart when no template was given
@@ -74,7 +76,7 @@ class Session:
             raise errors.TimedOut(f"not run: the grading time budget of {self.limits.total_budget:g} s "
                                   "was used up by earlier checks")
         if self.template is None and self.workers_started and self._own_template is None:
-            self._own_template = _verified_template(self.mechanism, self.limits)
+            self._own_template = _verified_template(self.mechanism, self.limits, self.deadline)
         self._up_by = min(time.monotonic() + self.limits.start_timeout, self.deadline)
         try:
             self.worker = Worker(self.submission, self.limits, self.capture, self.mechanism,
@@ -158,24 +160,33 @@ class Session:
         self._own_template = None
 
 
-def _verified_template(mechanism, limits):
+def _verified_template(mechanism, limits, deadline):
     """A started and verified ``template.Template``, or False when none can be used here.
 
     A template that cannot start or fails the sandbox's self-test is closed and
-    never used: the workers start from nothing, as they would without one.
+    never used: the workers start from nothing, as they would without one.  Its
+    start and self-test wait at most until ``deadline`` (the session's budget):
+    with less than ``limits.start_timeout`` of it left, none is started.
+    Whatever interrupts the self-test, the template is closed (its processes
+    and its box) before the exception goes on.
     """
     from autograder import sandbox
     from autograder.grading.template import Template, TemplateFailure
 
+    if deadline - time.monotonic() < limits.start_timeout:   # its first wait could outlast the budget
+        return False
     try:
         template = Template(mechanism, limits)
     except (TemplateFailure, OSError):
         return False
     try:
-        sandbox.verify_template(template, limits)
+        sandbox.verify_template(template, limits, seconds=max(0.0, deadline - time.monotonic()))
     except sandbox.SandboxBroken:
         template.close()
         return False
+    except BaseException:
+        template.close()
+        raise
     return template
 
 

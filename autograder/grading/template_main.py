@@ -150,7 +150,9 @@ def _become_worker(settings, fds, control_fd):
         settings = dict(settings, request_fd=3, response_fd=4, parent_pid=os.getppid())
         os.environ.update(settings.pop("environment", {}))
         os.chdir(settings.pop("cwd"))
-        sys.argv[-1] = json.dumps(settings, sort_keys=True)   # what a fresh worker's sys.argv ends with
+        # A fresh worker's sys.argv ends with its settings: the same keys here (the values of the fds,
+        # parent_pid and landlock_too are the forked worker's own).
+        sys.argv[-1] = json.dumps(settings, sort_keys=True)
         from autograder.grading import worker_main
     except BaseException:  # noqa: BLE001 - a worker that cannot start ends; the grader sees its pipe close
         os._exit(70)

@@ -483,16 +483,17 @@ def verify(mechanism, limits=None):
     _verified[mechanism] = ""
 
 
-def verify_template(template, limits=None):
+def verify_template(template, limits=None, seconds=60):
     """The self-test of ``verify``, through a worker forked from ``template``; raise SandboxBroken.
 
     A template whose forked worker does not confine itself, lets an escape
     through, or cannot fork at all is never used (the caller closes it).
+    ``seconds`` bounds the wait for the self-test's answer.
     """
-    _selftest(template.mechanism, limits, template)
+    _selftest(template.mechanism, limits, template, seconds)
 
 
-def _selftest(mechanism, limits, template=None):
+def _selftest(mechanism, limits, template=None, seconds=60):
     from autograder import rubric
     from autograder.grading import wire
     from autograder.grading.worker import Capture, Worker
@@ -518,7 +519,7 @@ def _selftest(mechanism, limits, template=None):
             worker.kill()
             raise SandboxBroken(f"{where}: the template process could not fork a worker")
         try:
-            report = worker.request("__selftest__", {}, time.monotonic() + 60)
+            report = worker.request("__selftest__", {}, time.monotonic() + seconds)
         except wire.WireError as err:
             ended = worker.exit_description(2.0)
             said = capture.tail().strip()

@@ -4,6 +4,7 @@ nor leaves a process behind.  Every effect is checked from outside: the box's fi
 process, the next submission's Result."""
 import os
 import textwrap
+import time
 
 import pytest
 
@@ -172,13 +173,14 @@ def test_grade_without_a_template_forks_its_restarts_from_one_of_its_own_and_lea
     """``grade`` with no template starts one at the first restart and closes it when the grade ends."""
     from autograder.grading import session as session_mod
 
-    made, pids, verifying = [], [], []
+    made, pids, verifying, roots = [], [], [], []
     real = session_mod._verified_template
 
     def watched(*args):
         made.append(real(*args))
         pids.append(made[-1].proc.pid if made[-1] else None)
         verifying.append(made[-1].forks if made[-1] else 0)   # the sandbox's self-test forks one
+        roots.append(made[-1].box.root if made[-1] else None)
         return made[-1]
 
     monkeypatch.setattr(session_mod, "_verified_template", watched)
@@ -191,3 +193,89 @@ def test_grade_without_a_template_forks_its_restarts_from_one_of_its_own_and_lea
     assert len(made) == 1 and made[0], "one template, started at the first restart"
     assert len(workers) >= 3 and made[0].forks - verifying[0] == len(workers) - 1, "every worker after the first is forked from it"
     assert made[0].proc is None and not os.path.exists(f"/proc/{pids[0]}"), "closed with the grade"
+    _nothing_left_of(roots[0])
+
+
+def _nothing_left_of(root):
+    """A template's box is gone, and no process (the template, bubblewrap, a worker) names it any more."""
+    assert root and not os.path.exists(root), f"{root} was left behind"
+    assert [pid for pid in os.listdir("/proc") if pid.isdigit() and root.encode() in _command_line(pid)] == []
+
+
+def _watch_templates(monkeypatch):
+    """Every Template made from now on, in a list."""
+    from autograder.grading import template as template_mod
+
+    made, real = [], template_mod.Template
+
+    class Watched(real):
+        def __init__(self, *args, **kwargs):
+            made.append(self)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(template_mod, "Template", Watched)
+    return made
+
+
+def test_a_template_that_fails_its_self_test_is_closed_and_the_workers_start_from_nothing(
+        mechanism, tmp_path, monkeypatch):
+    from autograder.grading import session as session_mod
+
+    made = _watch_templates(monkeypatch)
+
+    def broken(template, limits=None, seconds=60):
+        raise sandbox.SandboxBroken("an escape got through (made up by this test)")
+
+    monkeypatch.setattr(sandbox, "verify_template", broken)
+    crashing = build_submission(tmp_path / "crash", bodies={"kl_divergence": "import os\nos._exit(3)\n"})
+    result = grade(str(crashing), isolation=mechanism, only="kl_analytic")
+    assert result.score == 0 and result.tests[0].reason == "crashed" and not result.internal_errors
+    # one check: its crash ends it, so no restart and no template; the whole rubric restarts
+    assert made == []
+    session = session_mod.Session(str(crashing), rubric.load().limits, mechanism)
+    try:
+        session.workers_started = 1          # as after a first worker: the next start is a restart
+        session.start()
+        assert len(made) == 1 and session._own_template is False and session.worker.template is None
+        root = made[0].box.root if made[0].box else None
+    finally:
+        session.close()
+    assert made[0].proc is None
+    if root:
+        _nothing_left_of(root)
+
+
+def test_an_interrupted_self_test_closes_the_template_before_the_interrupt_goes_on(mechanism, monkeypatch):
+    from autograder.grading import session as session_mod
+
+    made = _watch_templates(monkeypatch)
+    real = sandbox.verify_template
+    roots = []
+
+    def interrupted(template, limits=None, seconds=60):
+        roots.append(template.box.root)
+        real(template, limits, seconds)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sandbox, "verify_template", interrupted)
+    limits = rubric.load().limits
+    with pytest.raises(KeyboardInterrupt):
+        session_mod._verified_template(mechanism, limits, time.monotonic() + 150)
+    assert len(made) == 1 and made[0].proc is None
+    _nothing_left_of(roots[0])
+
+
+def test_no_template_is_started_with_too_little_of_the_budget_left_or_when_the_pool_has_none(monkeypatch):
+    from autograder.grading import session as session_mod
+
+    made = _watch_templates(monkeypatch)
+    limits = rubric.load().limits
+    assert session_mod._verified_template("landlock", limits, time.monotonic() + limits.start_timeout - 1) is False
+    session = session_mod.Session(str(ROOT / "solutions"), limits, "landlock", False)
+    session.workers_started = 1
+    try:
+        session.start()
+        assert session._own_template is None and session.worker.template is None
+    finally:
+        session.close()
+    assert made == []
