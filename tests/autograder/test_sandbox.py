@@ -472,9 +472,13 @@ def test_doctor_says_what_works_here():
 def test_killing_the_grade_process_leaves_no_worker_behind(tmp_path, mechanism):
     submission = build_submission(tmp_path / "s", bodies={"kl_warmup": "import time\ntime.sleep(600)\n"})
     marker = str(submission)
+    # A grader killed with SIGKILL cannot remove its worker's box: it is left in this test's folder.
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
     proc = subprocess.Popen([sys.executable, "-m", "autograder", "grade", str(submission), "--only", "warmup",
                              "--report", "gradescope=" + str(tmp_path / "r.json"), "--sandbox", mechanism],
-                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env=dict(os.environ, TMPDIR=str(scratch)))
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not _grading_workers(proc.pid):  # not the sandbox's self-test
         time.sleep(0.1)
