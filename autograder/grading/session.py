@@ -180,7 +180,7 @@ def _verified_template(mechanism, limits, deadline):
     except (TemplateFailure, OSError):
         return False
     try:
-        sandbox.verify_template(template, limits, seconds=max(0.0, deadline - time.monotonic()))
+        sandbox.verify_template(template, limits, deadline)
     except sandbox.SandboxBroken:
         template.close()
         return False

@@ -483,17 +483,18 @@ def verify(mechanism, limits=None):
     _verified[mechanism] = ""
 
 
-def verify_template(template, limits=None, seconds=60):
+def verify_template(template, limits=None, deadline=None):
     """The self-test of ``verify``, through a worker forked from ``template``; raise SandboxBroken.
 
     A template whose forked worker does not confine itself, lets an escape
     through, or cannot fork at all is never used (the caller closes it).
-    ``seconds`` bounds the wait for the self-test's answer.
+    ``deadline`` (``time.monotonic()``) bounds the wait for the self-test's
+    answer, the template's own start before it included; default: 60 s for the answer.
     """
-    _selftest(template.mechanism, limits, template, seconds)
+    _selftest(template.mechanism, limits, template, deadline)
 
 
-def _selftest(mechanism, limits, template=None, seconds=60):
+def _selftest(mechanism, limits, template=None, deadline=None):
     from autograder import rubric
     from autograder.grading import wire
     from autograder.grading.worker import Capture, Worker
@@ -519,7 +520,7 @@ def _selftest(mechanism, limits, template=None, seconds=60):
             worker.kill()
             raise SandboxBroken(f"{where}: the template process could not fork a worker")
         try:
-            report = worker.request("__selftest__", {}, time.monotonic() + seconds)
+            report = worker.request("__selftest__", {}, time.monotonic() + 60 if deadline is None else deadline)
         except wire.WireError as err:
             ended = worker.exit_description(2.0)
             said = capture.tail().strip()

@@ -223,18 +223,18 @@ def test_a_template_that_fails_its_self_test_is_closed_and_the_workers_start_fro
 
     made = _watch_templates(monkeypatch)
 
-    def broken(template, limits=None, seconds=60):
+    def broken(template, limits=None, deadline=None):
         raise sandbox.SandboxBroken("an escape got through (made up by this test)")
 
     monkeypatch.setattr(sandbox, "verify_template", broken)
     crashing = build_submission(tmp_path / "crash", bodies={"kl_divergence": "import os\nos._exit(3)\n"})
     result = grade(str(crashing), isolation=mechanism, only="kl_analytic")
     assert result.score == 0 and result.tests[0].reason == "crashed" and not result.internal_errors
-    # one check: its crash ends it, so no restart and no template; the whole rubric restarts
-    assert made == []
+    assert made == [], "one check whose crash ends it: no restart, so no template"
+    # A restart, as after a first worker: the template's self-test fails, so the worker starts from nothing.
     session = session_mod.Session(str(crashing), rubric.load().limits, mechanism)
     try:
-        session.workers_started = 1          # as after a first worker: the next start is a restart
+        session.workers_started = 1
         session.start()
         assert len(made) == 1 and session._own_template is False and session.worker.template is None
         root = made[0].box.root if made[0].box else None
@@ -252,9 +252,9 @@ def test_an_interrupted_self_test_closes_the_template_before_the_interrupt_goes_
     real = sandbox.verify_template
     roots = []
 
-    def interrupted(template, limits=None, seconds=60):
+    def interrupted(template, limits=None, deadline=None):
         roots.append(template.box.root)
-        real(template, limits, seconds)
+        real(template, limits, deadline)
         raise KeyboardInterrupt
 
     monkeypatch.setattr(sandbox, "verify_template", interrupted)
