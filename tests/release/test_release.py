@@ -305,3 +305,28 @@ def test_the_release_of_a_clean_tiny_source_works_in_process(tmp_path):
         "def f():\n    \"\"\"Doc.\"\"\"\n    # YOUR CODE HERE\n    raise NotImplementedError()\n")
     assert "".join(json.loads((tmp_path / "out" / "tiny.ipynb").read_text())["cells"][0]["source"]) == "# A tiny lab"
 
+
+
+def test_a_new_gradebook_is_stamped_as_the_alembic_command_would_without_running_it(tmp_path, monkeypatch):
+    """nbgrader stamps a new gradebook.db with its schema's head, which it asks of the `alembic heads`
+    command; the release and `written` ask alembic in process instead: the same revision, no command."""
+    import sqlite3
+
+    import nbgrader.api
+    from nbgrader.dbutil import _temp_alembic_ini
+
+    monkeypatch.setattr(nbgrader.api, "get_alembic_version", nbgrader.api.get_alembic_version)
+    bindir = os.path.dirname(sys.executable)
+    with _temp_alembic_ini("sqlite:////tmp/gradebook.db") as ini:   # what nbgrader runs, run here
+        said = subprocess.run([os.path.join(bindir, "alembic"), "-c", ini, "heads"], capture_output=True,
+                              text=True, check=True, env=offline_env()).stdout
+    release_build.gradebook_head_in_process()
+    release_build.gradebook_head_in_process()   # idempotent: still one layer
+    assert nbgrader.api.get_alembic_version() == said.split()[0]
+
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))   # no alembic command to run
+    db = tmp_path / "gradebook.db"
+    with nbgrader.api.Gradebook(f"sqlite:///{db}") as book:
+        book.add_assignment("lab6")
+    with sqlite3.connect(db) as con:
+        assert con.execute("SELECT version_num FROM alembic_version").fetchall() == [(said.split()[0],)]

@@ -52,13 +52,10 @@ def make_gradebook(path, answers):
     """nbgrader's gradebook as the formgrader leaves it: {student: {question: (points or None, comment)}}."""
     from nbgrader.api import Gradebook
 
-    saved = os.environ["PATH"]   # nbgrader runs `alembic` from PATH when it creates a gradebook
-    os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + saved
-    try:
-        gb = Gradebook(f"sqlite:///{path}")
-    finally:
-        os.environ["PATH"] = saved
-    with gb:
+    from release import build
+
+    build.gradebook_head_in_process()   # not the `alembic` command (from PATH) nbgrader would run
+    with Gradebook(f"sqlite:///{path}") as gb:
         gb.add_assignment("lab6")
         gb.add_notebook("lab6_vae", "lab6")
         for question in QUESTIONS:

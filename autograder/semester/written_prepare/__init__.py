@@ -349,6 +349,7 @@ def prepare(collected, course, source=None, max_notebook_mb=None, out=print):
 
     start = time.perf_counter()
     build._setup_logging(False)
+    build.gradebook_head_in_process()
     notebooks = build_course(build, source, course)
     protect_config(course)
     config = build.load_config(os.path.join(course, "nbgrader_config.py"))
