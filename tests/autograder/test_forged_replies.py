@@ -206,12 +206,15 @@ def test_a_reply_bomb_stays_small_in_the_grader(tmp_path):
     submission = _build(tmp_path, "kl_broadcast_bomb")
     fast = rubric_copy(tmp_path, limits={"grader_memory_mb": 8192})
     peak = tmp_path / "peak.txt"
-    code = ("import resource, runpy, sys\n"
+    # VmHWM: ru_maxrss would carry pytest's own over.  Read in an exit handler: python -m autograder
+    # ends with os._exit once its exit handlers ran (quick_exit.py).
+    code = ("import atexit, runpy, sys\n"
+            "def peak():\n    own = next(l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM:'))\n"
+            f"    open({str(peak)!r}, 'w').write(own)\n"
+            "atexit.register(peak)\n"
             f"sys.argv = ['autograder', 'grade', {str(submission)!r}, '--only', 'loss_reduction', "
             f"'--rubric', {str(fast)!r}, '--report', {'gradescope=' + str(tmp_path / 'r.json')!r}]\n"
-            "try:\n    runpy.run_module('autograder', run_name='__main__')\n"
-            "finally:\n    own = next(l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM:'))\n"
-            f"    open({str(peak)!r}, 'w').write(own)\n")  # VmHWM: ru_maxrss would carry pytest's own over
+            "runpy.run_module('autograder', run_name='__main__')\n")
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     peak_mb = int(peak.read_text()) / 1024

@@ -402,14 +402,15 @@ def test_resume_never_reuses_a_result_with_an_internal_error(tmp_path):
 
 # This process's own peak is VmHWM (per address space, new at exec): ru_maxrss would carry over the
 # resident size of the pytest process that started it (Linux keeps it across fork and exec).
+# At exit (an exit handler: python -m autograder ends with os._exit once its handlers ran, quick_exit.py).
 PEAK = """
-import resource, runpy, sys
-sys.argv = ["autograder", *sys.argv[1:]]
-try:
-    runpy.run_module("autograder", run_name="__main__", alter_sys=True)
-finally:
+import atexit, resource, runpy, sys
+def peak():
     own = next(line.split()[1] for line in open("/proc/self/status") if line.startswith("VmHWM:"))
     print("PEAK_KB", own, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)
+atexit.register(peak)
+sys.argv = ["autograder", *sys.argv[1:]]
+runpy.run_module("autograder", run_name="__main__", alter_sys=True)
 """
 
 
