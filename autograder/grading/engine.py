@@ -97,12 +97,16 @@ def grade(submission, rubric=None, *, checks_dirs=(), public_only=False, only=No
         # the checks; it runs no student code before the first check asks it to import the submission.
         session.start()
     try:
-        try:  # once per process: a worker started exactly as below, confined, every escape refused
-            sandbox.verify(mechanism, rubric.limits)
-        except sandbox.SandboxBroken as err:
-            return not_graded(rubric, submission, f"the grader could not start its sandbox: {err}", mechanism,
-                              time.monotonic() - started)
-        from autograder.grading import collector as collector_mod
+        # Once per process: a worker started exactly as below, confined, every escape refused.  Its worker
+        # starts now; pytest is imported while it confines itself.
+        with sandbox.Verification(mechanism, rubric.limits) as verification:
+            from autograder.grading import collector as collector_mod
+
+            try:
+                verification.wait()
+            except sandbox.SandboxBroken as err:
+                return not_graded(rubric, submission, f"the grader could not start its sandbox: {err}", mechanism,
+                                  time.monotonic() - started)
 
         collector = collector_mod.Collector(session, to_run)
         code = collector_mod.run_pytest(list(to_run), collector) if to_run else 0

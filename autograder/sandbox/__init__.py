@@ -471,16 +471,51 @@ def verify(mechanism, limits=None):
     grading anyone, so a broken interpreter path or sandbox is reported as the
     instructor's problem instead of every student's zero.
     """
-    if mechanism in _verified:
-        if _verified[mechanism]:
-            raise SandboxBroken(_verified[mechanism])
-        return
-    try:
-        _selftest(mechanism, limits)
-    except SandboxBroken as err:
-        _verified[mechanism] = str(err)
-        raise
-    _verified[mechanism] = ""
+    with Verification(mechanism, limits) as verification:
+        verification.wait()
+
+
+class Verification:
+    """``verify`` in two halves: its worker starts at once, ``wait`` takes its answer (SandboxBroken).
+
+    ``grade`` imports pytest and its plugin between the two.  Leaving the
+    ``with`` block (or ``close``) without waiting kills the self-test's worker
+    and removes its folder.
+    """
+
+    def __init__(self, mechanism, limits=None):
+        self.mechanism, self._steps, self._known = mechanism, None, _verified.get(mechanism)
+        if self._known is None:
+            self._steps = _selftest_steps(mechanism, limits)
+            self._advance()   # to its worker's start
+
+    def _advance(self):
+        try:
+            next(self._steps)
+        except StopIteration:
+            self._steps, self._known = None, ""
+        except SandboxBroken as err:
+            self._steps, self._known = None, str(err)
+        if self._steps is None:
+            _verified[self.mechanism] = self._known
+
+    def wait(self):
+        """Return once the sandbox was shown to hold; raise SandboxBroken when it does not."""
+        while self._steps is not None:
+            self._advance()
+        if self._known:
+            raise SandboxBroken(self._known)
+
+    def close(self):
+        if self._steps is not None:
+            self._steps.close()    # the generator's finally: the worker killed, the folder removed
+            self._steps = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
 
 def verify_template(template, limits=None, deadline=None):
@@ -495,6 +530,12 @@ def verify_template(template, limits=None, deadline=None):
 
 
 def _selftest(mechanism, limits, template=None, deadline=None):
+    for _ in _selftest_steps(mechanism, limits, template, deadline):
+        pass
+
+
+def _selftest_steps(mechanism, limits, template=None, deadline=None):
+    """The self-test as a generator: it yields once its worker is started, then waits for its answer."""
     from autograder import rubric
     from autograder.grading import wire
     from autograder.grading.worker import Capture, Worker
@@ -520,6 +561,7 @@ def _selftest(mechanism, limits, template=None, deadline=None):
             worker.kill()
             raise SandboxBroken(f"{where}: the template process could not fork a worker")
         try:
+            yield   # started: the caller may do its own work while the worker confines itself
             report = worker.request("__selftest__", {}, time.monotonic() + 60 if deadline is None else deadline)
         except wire.WireError as err:
             ended = worker.exit_description(2.0)

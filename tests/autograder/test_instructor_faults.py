@@ -89,6 +89,43 @@ def test_doctor_runs_the_self_test_of_what_grading_runs():
     assert proc.stdout.count("self-test passed") == 3, proc.stdout
 
 
+@pytest.mark.parametrize("mechanism", ["bwrap", "landlock"])
+def test_the_self_test_in_two_halves_leaves_nothing_behind(tmp_path, monkeypatch, mechanism):
+    """``grade`` starts the self-test's worker, imports pytest, then waits for its answer; abandoned before
+    the answer (an exception in between), its worker is killed and its folder removed all the same."""
+    from autograder import sandbox
+
+    monkeypatch.setattr(sandbox, "_verified", {})
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr(__import__("tempfile"), "tempdir", None)   # mkdtemp reads TMPDIR again
+
+    def selftest_processes():
+        return [pid for pid in os.listdir("/proc") if pid.isdigit() and _cmdline(pid).count(str(tmp_path))]
+
+    with pytest.raises(KeyboardInterrupt):
+        with sandbox.Verification(mechanism) as verification:
+            assert any(p.name.startswith("autograder-selftest-") for p in tmp_path.iterdir())
+            assert selftest_processes(), "its worker is started before wait()"
+            raise KeyboardInterrupt
+    assert list(tmp_path.iterdir()) == [] and selftest_processes() == []
+    assert mechanism not in sandbox._verified, "an abandoned self-test proves nothing"
+
+    with sandbox.Verification(mechanism) as verification:
+        verification.wait()
+    assert sandbox._verified[mechanism] == "" and list(tmp_path.iterdir()) == [] and selftest_processes() == []
+    with sandbox.Verification(mechanism) as verification:   # known: no second self-test
+        assert list(tmp_path.iterdir()) == []
+        verification.wait()
+
+
+def _cmdline(pid):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
 ESCAPES = """
 import errno, os, socket
 found = []
