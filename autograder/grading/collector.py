@@ -178,7 +178,6 @@ def _resume_gc():
             _gc_frozen = True
         gc.enable()
         _gc_paused = False
-_gc_frozen = False
 
 
 def run_pytest(files, collector):

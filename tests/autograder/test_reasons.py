@@ -158,6 +158,27 @@ def test_the_engine_stores_the_reason_of_each_way_a_check_file_can_end(tmp_path)
     assert by_name["test_skipped"] == "the check skipped this test"
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("loads", [True, False])
+def test_the_garbage_collector_pauses_only_while_the_check_files_load(tmp_path, loads):
+    """Off while pytest imports the check files (torch's import), on while the tests run, and on after
+    the grade, also when a check file could not be loaded (a grading process lives on)."""
+    import gc
+
+    private, seen = tmp_path / "private", tmp_path / "seen"
+    private.mkdir()
+    (private / "test_warmup.py").write_text(
+        "import gc\n"
+        f"open({str(seen)!r}, 'a').write(f'import {{gc.isenabled()}}\\n')\n"
+        + ("" if loads else "raise ImportError('a check file that cannot load')\n")
+        + "def test_runs():\n"
+        f"    open({str(seen)!r}, 'a').write(f'test {{gc.isenabled()}}\\n')\n", encoding="utf-8")
+    result = engine.grade(str(ROOT / "solutions"), RUBRIC, checks_dirs=[str(private)], only="warmup")
+    assert gc.isenabled()
+    assert seen.read_text().split("\n")[:-1] == (["import False", "test True"] if loads else ["import False"])
+    assert bool(result.internal_errors) != loads
+
+
 def test_resume_never_reuses_a_result_an_older_grader_stored(tmp_path):
     """The stamp matches, the Result has no internal error, but it is version 1: not current."""
     import json
