@@ -12,8 +12,7 @@ import textwrap
 import pytest
 
 from autograder import quick_exit
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from support import ROOT
 
 
 @pytest.mark.parametrize("code, expected", [(None, 0), (0, 0), (3, 3), (256, 0), (-1, 255), (True, 1)])
