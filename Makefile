@@ -38,7 +38,11 @@ setup: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	test -x $(PYTHON) || python3 -m venv $(VENV)   # never re-create an existing venv (another python3 may be on PATH)
 	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -e '.[dev]'
+	$(VENV)/bin/pip install --quiet --no-compile -e '.[dev]'
+	@# pip compiles what it installs one file at a time (a minute for torch's 13k modules); compileall
+	@# writes the same .pyc files on every core.  Like pip, it leaves a module that does not compile
+	@# (torch ships a few for newer Pythons) to be compiled when imported: hence -qq and `|| true`.
+	$(PYTHON) -m compileall -qq -j 0 "$$($(PYTHON) -c 'import sysconfig; print(sysconfig.get_path("purelib"))')" || true
 	touch $@
 
 # Two tiers: tests marked `slow` start processes (grading workers, sandboxes, nbgrader, git,
