@@ -139,17 +139,27 @@ def cpu_busy():
     return sum(fields) - idle, sum(fields)
 
 
+def parse_record(line, booted):
+    """One line of dump-acct: (pid, ppid, CPU seconds, forked without exec, comm, start since boot).
+
+    dump-acct's columns: comm|version|utime|stime|etime|uid|gid|mem|io|pid|ppid|flags|exitcode|tty|start,
+    times in 1/100 s.  ValueError for any other line.
+    """
+    f = [x.strip() for x in line.split("|")]
+    if len(f) < 15 or not FLAGS.match(f[11]):
+        raise ValueError(f"dump-acct printed a line this script does not know: {line[:120]!r}")
+    start = time.mktime(time.strptime(f[14], "%a %b %d %H:%M:%S %Y")) - booted
+    return int(f[9]), int(f[10]), (float(f[2]) + float(f[3])) / 100, "F" in f[11], f[0], start
+
+
 def records(pacct):
-    """(pid, ppid, CPU seconds, forked without exec, comm, start since boot) of every ended process."""
+    """Every ended process in ``pacct`` (see parse_record)."""
     out = subprocess.run(["dump-acct", pacct], capture_output=True, text=True).stdout
     booted = boot_time()
-    for line in out.splitlines():
-        f = [x.strip() for x in line.split("|")]
-        # comm|version|utime|stime|etime|uid|gid|mem|io|pid|ppid|flags|exitcode|tty|start; times in 1/100 s
-        if len(f) < 15 or not FLAGS.match(f[11]):
-            sys.exit(f"error: dump-acct printed a line this script does not know: {line[:120]!r}")
-        start = time.mktime(time.strptime(f[14], "%a %b %d %H:%M:%S %Y")) - booted
-        yield int(f[9]), int(f[10]), (float(f[2]) + float(f[3])) / 100, "F" in f[11], f[0], start
+    try:
+        return [parse_record(line, booted) for line in out.splitlines()]
+    except ValueError as err:
+        sys.exit(f"error: {err}")
 
 
 def run_suite(pytest_args, pacct):
