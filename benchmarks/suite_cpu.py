@@ -61,8 +61,8 @@ KINDS = (
     ("-m autograder grade ", "python -m autograder grade"),
     ("__main__.py grade ", "python -m autograder grade"),
     ("-m autograder ", "python -m autograder (other commands)"),
-    ("-m pytest", "pytest on the public tests, run by a test"),
-    ("pytest/__main__.py", "pytest on the public tests, run by a test"),
+    ("-m pytest", "pytest run by a test (mostly the public tests)"),
+    ("pytest/__main__.py", "pytest run by a test (mostly the public tests)"),
     ("lab6_generative", "the lab's programs (training, anomaly)"),
     ("alembic", "alembic"),
 )
