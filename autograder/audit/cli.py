@@ -11,7 +11,6 @@ not caught, a grader error); 2 usage error (one sentence).
 """
 import os
 import sys
-import threading
 
 
 DEFAULT_OUT = os.path.join("outputs", "audit")
@@ -71,8 +70,10 @@ def run_audit(args):
         equivalent_file=os.path.abspath(args.equivalent),
         rubric_path=os.path.abspath(args.rubric) if args.rubric else None,
         checks_dirs=tuple(os.path.abspath(d) for d in args.checks_dir), isolation=args.sandbox)
-    threading.Thread(target=report.preload, daemon=True).start()   # while the grading processes work
-    audit = core.run(options, progress=runner.print_progress)
+    # matplotlib is imported while the grading processes start, in this thread: an import in a thread of
+    # its own raced this thread's parsing (CPython 3.11's AST constructor is not thread-safe: "SystemError:
+    # AST constructor recursion depth mismatch"), and a failed import of matplotlib stays broken.
+    audit = core.run(options, progress=runner.print_progress, while_warming=report.preload)
     paths = report.write(audit, options.out)
     print(summary(audit, paths["markdown"]))
     for entry in audit["equivalent"]["stale"]:

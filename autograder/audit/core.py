@@ -170,13 +170,18 @@ def _literal_defaults(function_code):
     return True
 
 
-def run(options, progress=None):
-    """Audit the checks; the audit as a dict (see the module docstring)."""
+def run(options, progress=None, while_warming=None):
+    """Audit the checks; the audit as a dict (see the module docstring).
+
+    ``while_warming``: a callable run in this thread once the arguments are valid, while the grading
+    processes start (the command line imports what its report needs)."""
     started = time.perf_counter()
     rubric, targets = validate(options)
     with runner.Pool(options.jobs, options.rubric_path, options.checks_dirs, options.isolation,
                      progress) as pool:
         pool.warm()     # the grading processes import torch and the engine while the mutants are made
+        if while_warming is not None:
+            while_warming()
         return _run(options, rubric, targets, pool, started)
 
 

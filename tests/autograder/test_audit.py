@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import types
 
 import pytest
@@ -243,12 +244,15 @@ def test_each_equivalence_claim_holds_for_valid_inputs_of_any_shape(entry):
     (["--jobs", "two"], "invalid int value"),
 ])
 def test_bad_arguments_are_one_sentence_and_exit_2(capsys, args, says):
+    threads = set(threading.enumerate())
     try:
         code = cli.main(["audit", *args])
     except SystemExit as exit_:
         code = exit_.code
     err = capsys.readouterr().err
     assert code == 2 and says in err and len(err.strip().splitlines()) == 1, err
+    # nothing left running: a thread importing matplotlib once raced the caller's parsing and broke it
+    assert set(threading.enumerate()) == threads
 
 
 def test_out_must_be_a_folder(tmp_path, capsys):
