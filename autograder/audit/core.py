@@ -179,7 +179,7 @@ def run(options, progress=None, while_warming=None):
     rubric, targets = validate(options)
     with runner.Pool(options.jobs, options.rubric_path, options.checks_dirs, options.isolation,
                      progress) as pool:
-        pool.warm()     # the grading processes import torch and the engine while the mutants are made
+        pool.warm()     # the grading processes import torch and the engine while this thread goes on
         if while_warming is not None:
             while_warming()
         return _run(options, rubric, targets, pool, started)

@@ -7,7 +7,7 @@ template process per sandbox (the ``template_for`` fixture, as in ``grade-all``)
 Each entry is graded once, under the two sandboxes in turn (by its place in the catalogue), so that
 both sandboxes grade correct and buggy code of every function; that a grade does not depend on how
 its worker started or which box it runs in is tested where that is the subject
-(test_template_process.py, test_sandbox.py, the CI-sized audit in test_audit.py).
+(test_template_process.py, test_sandbox.py, test_hostile.py).
 """
 import pytest
 
