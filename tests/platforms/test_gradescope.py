@@ -155,18 +155,23 @@ def can_drop_privileges(installed):
 def test_solutions_get_full_marks_and_student_code_runs_unprivileged(installed, tmp_path, sandbox):
     """As root (as on Gradescope) the student's code runs as an unprivileged user, in the sandbox.
 
-    The submission prints the uid its code runs as and whether it can see the
-    hidden checks and the results folder; on Gradescope the fallback (Landlock
-    + seccomp) is what runs, since Docker forbids bubblewrap's namespaces.
+    The submission prints the uid its code runs as and whether it could open
+    a hidden check for reading and create a file in the results folder (real
+    opens: Landlock does not answer access(2), and root passes its permission
+    checks); on Gradescope the fallback (Landlock + seccomp) is what runs,
+    since Docker forbids bubblewrap's namespaces.
     """
     drop = can_drop_privileges(installed)
     package = tmp_path / "lab6_generative"
     shutil.copytree(ROOT / "solutions/lab6_generative", package)
     hidden = next(installed / "source/grader/autograder/checks" / common.check_file(c)
                   for c in common.load_rubric() if c.hidden)
+    planted = installed / "results" / "planted.txt"
     with open(package / "vae.py", "a") as f:
-        f.write(f"\nimport os as _os\nprint('SPY', _os.geteuid(), _os.access({str(hidden)!r}, _os.R_OK), "
-                f"_os.access({str(installed / 'results')!r}, _os.W_OK), 'YPS')\n")
+        f.write("\nimport os as _os\n\n\ndef _spy_opens(path, mode):\n    try:\n        open(path, mode).close()\n"
+                "    except OSError:\n        return False\n    return True\n\n\n"
+                f"print('SPY', _os.geteuid(), _spy_opens({str(hidden)!r}, 'rb'), _spy_opens({str(planted)!r}, 'xb'),"
+                " 'YPS')\n")
     submit(installed, {"lab6_generative": package})
     proc = run_autograder(installed, user="nobody" if drop else "", sandbox=sandbox)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
@@ -177,6 +182,7 @@ def test_solutions_get_full_marks_and_student_code_runs_unprivileged(installed, 
     inside = 65534 if sandbox == "bwrap" else (pwd.getpwnam("nobody").pw_uid if drop else os.geteuid())
     assert int(uid) == inside
     assert can_read_hidden == "False" and can_write_results == "False"
+    assert not planted.exists()
     if os.geteuid() == 0 and not drop and sandbox != "bwrap":
         pytest.skip("graded 100, but student code ran as root: no Python here that 'nobody' can run")
 
