@@ -4,6 +4,7 @@ temporary folder (AUTOGRADER_DIR)."""
 import json
 import os
 import pwd
+import re
 import shutil
 import stat
 import subprocess
@@ -155,21 +156,22 @@ def can_drop_privileges(installed):
 def test_solutions_get_full_marks_and_student_code_runs_unprivileged(installed, tmp_path, sandbox):
     """As root (as on Gradescope) the student's code runs as an unprivileged user, in the sandbox.
 
-    The submission prints the uid its code runs as and whether it could open
-    a hidden check for reading and create a file in the results folder (real
-    opens: Landlock does not answer access(2), and root passes its permission
-    checks); on Gradescope the fallback (Landlock + seccomp) is what runs,
-    since Docker forbids bubblewrap's namespaces.
+    The submission prints the uid its code runs as and what happened when it
+    opened a hidden check for reading and created a file in the results folder
+    (real opens: Landlock does not answer access(2), and root passes its
+    permission checks); on Gradescope the fallback (Landlock + seccomp) is what
+    runs, since Docker forbids bubblewrap's namespaces.
     """
     drop = can_drop_privileges(installed)
     package = tmp_path / "lab6_generative"
     shutil.copytree(ROOT / "solutions/lab6_generative", package)
     hidden = next(installed / "source/grader/autograder/checks" / common.check_file(c)
                   for c in common.load_rubric() if c.hidden)
+    assert hidden.is_file()
     planted = installed / "results" / "planted.txt"
     with open(package / "vae.py", "a") as f:
         f.write("\nimport os as _os\n\n\ndef _spy_opens(path, mode):\n    try:\n        open(path, mode).close()\n"
-                "    except OSError:\n        return False\n    return True\n\n\n"
+                "    except OSError as err:\n        return type(err).__name__\n    return 'opened'\n\n\n"
                 f"print('SPY', _os.geteuid(), _spy_opens({str(hidden)!r}, 'rb'), _spy_opens({str(planted)!r}, 'xb'),"
                 " 'YPS')\n")
     submit(installed, {"lab6_generative": package})
@@ -178,10 +180,14 @@ def test_solutions_get_full_marks_and_student_code_runs_unprivileged(installed, 
     data = results(installed)
     assert data["score"] == 100, json.dumps(data, indent=1)[:3000]
     assert data["extra_data"]["isolation"] == sandbox
-    uid, can_read_hidden, can_write_results = data["output"].split("SPY ", 1)[1].split(" YPS")[0].split()
+    spied = re.findall(r"SPY (\d+) (\w+) (\w+) YPS", data["output"])
+    assert spied, data["output"][-3000:]
     inside = 65534 if sandbox == "bwrap" else (pwd.getpwnam("nobody").pw_uid if drop else os.geteuid())
-    assert int(uid) == inside
-    assert can_read_hidden == "False" and can_write_results == "False"
+    # Landlock refuses the open (EACCES); in bubblewrap's mount namespace neither path exists.
+    refused = {"PermissionError"} if sandbox == "landlock" else {"PermissionError", "FileNotFoundError"}
+    for uid, hidden_check, new_result_file in spied:   # the module may be imported more than once
+        assert int(uid) == inside
+        assert hidden_check in refused and new_result_file in refused, (hidden_check, new_result_file)
     assert not planted.exists()
     if os.geteuid() == 0 and not drop and sandbox != "bwrap":
         pytest.skip("graded 100, but student code ran as root: no Python here that 'nobody' can run")
