@@ -119,7 +119,9 @@ def import_torch(python, rounds):
 
 
 def _terminate(signum, frame):
-    raise SystemExit(f"bench_suite: stopped by signal {signum}; the clone is removed")
+    """SIGTERM or SIGHUP: end the running step and remove the clone (``finally``), exit 128 + signum."""
+    print(f"bench_suite: stopped by signal {signum}; the clone is removed", file=sys.stderr)
+    raise SystemExit(128 + signum)
 
 
 def main():
