@@ -80,12 +80,23 @@ def run(argv, cwd, log):
     return wall
 
 
-def cpu_counters():
-    """(busy, steal, total) jiffies of the whole machine, from the first line of /proc/stat."""
-    with open("/proc/stat", encoding="ascii") as f:
-        fields = [int(x) for x in f.readline().split()[1:]]
+def stat_counters(line):
+    """(busy, steal, total) jiffies from the first line of /proc/stat ("cpu  user nice system idle ...")."""
+    fields = [int(x) for x in line.split()[1:]]
     user, nice, system, idle, iowait, irq, softirq, steal = (fields + [0] * 8)[:8]
     return user + nice + system + irq + softirq, steal, sum(fields[:8])
+
+
+def cpu_share(first, last, cores):
+    """(cores busy on average, share of the machine's time stolen) between two ``stat_counters``."""
+    busy, steal, total = (b - a for a, b in zip(first, last))
+    return (cores * busy / total, steal / total) if total > 0 else (0.0, 0.0)
+
+
+def pytest_summary(log_text):
+    """pytest's last summary ("799 passed, 6 warnings"), or "?" where the log has none."""
+    found = re.findall(r"^=*\s*(\d+ (?:passed|failed|skipped|errors?|deselected)\b.*?) in [\d.]+s", log_text, re.M)
+    return found[-1] if found else "?"
 
 
 class CpuSampler:
@@ -94,17 +105,20 @@ class CpuSampler:
     def __init__(self):
         self.first = self.last = None
 
+    @staticmethod
+    def read():
+        with open("/proc/stat", encoding="ascii") as f:
+            return stat_counters(f.readline())
+
     def __enter__(self):
-        self.first = cpu_counters()
+        self.first = self.read()
         return self
 
     def __exit__(self, *exc):
-        self.last = cpu_counters()
+        self.last = self.read()
 
     def busy_cores_and_steal(self):
-        busy, steal, total = (b - a for a, b in zip(self.first, self.last))
-        cores = os.cpu_count() or 1
-        return (cores * busy / total, steal / total) if total else (0.0, 0.0)
+        return cpu_share(self.first, self.last, os.cpu_count() or 1)
 
 
 def import_torch(python, rounds):
@@ -171,13 +185,13 @@ def main():
             if os.path.exists(clone):
                 print(f"bench_suite: could not remove all of {clone}", file=sys.stderr)
     with open(LOG, encoding="utf-8", errors="replace") as f:
-        counts = re.findall(r"^=*\s*(\d+ passed.*?) in [\d.]+s", f.read(), re.M)
+        summary = pytest_summary(f.read())
     torch = statistics.median(before + after)
     cores, steal = cpu.busy_cores_and_steal()
     both = setup + tests
     print(f"commit {commit[:10]}, {os.cpu_count()} cores; log: {LOG}")
     print(f"make setup                 {setup:7.1f} s")
-    print(f"make test                  {tests:7.1f} s  ({tests / 60:.1f} min; {counts[-1] if counts else '?'})")
+    print(f"make test                  {tests:7.1f} s  ({tests / 60:.1f} min; {summary})")
     print(f"  cores busy on average    {cores:7.2f}    steal {100 * steal:.1f}% of the machine's time")
     print(f"import torch, median       {torch:7.2f} s  (before: {', '.join(f'{t:.2f}' for t in before)};"
           f" after: {', '.join(f'{t:.2f}' for t in after)})")
