@@ -31,9 +31,9 @@ import os
 import re
 import shutil
 import statistics
+import signal
 import subprocess
 import sys
-import signal
 import tempfile
 import time
 
@@ -69,7 +69,10 @@ def run(argv, cwd, log):
         try:
             code = proc.wait()
         except BaseException:
-            os.killpg(proc.pid, signal.SIGKILL)
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:   # the step had ended already: the interrupt goes on as it is
+                pass
             proc.wait()
             raise
     wall = time.monotonic() - started
