@@ -102,8 +102,10 @@ class Session:
         try:
             not_confined = self.worker.ready(self._up_by)
         except wire.WireError as err:
-            ended = self.kill_worker(wait=2.0)
             timed_out = isinstance(err, wire.Timeout)
+            # A worker that stopped is given 2 s to be reaped, for its exit status; one still
+            # starting will not exit by itself, and waiting for it only delays the grade.
+            ended = self.kill_worker(wait=0.0 if timed_out else 2.0)
             self.sandbox_failure = (
                 f"the worker ({sys.executable} in the {self.mechanism} sandbox) "
                 + (f"was not ready within {self.limits.start_timeout:g} s" if timed_out

@@ -304,8 +304,9 @@ def run_grade_all(args):
     failed = [one_line(name, 120) for name, status in statuses.items()
               if status in ("grader failed", "internal error")]
     absent = sum(status == "missing" for status in statuses.values())
-    print(f"Done in {elapsed:.0f} s: mean score {summary['mean']:.1f} / {rubric.total} over {summary['counted']} "
-          f"student(s)" + (f" ({absent} missing, not counted)" if absent else "")
+    counted = (f"mean score {summary['mean']:.1f} / {rubric.total} over {summary['counted']} student(s)"
+               if summary["counted"] else "no student was graded")
+    print(f"Done in {elapsed:.0f} s: {counted}" + (f" ({absent} missing, not counted)" if absent else "")
           + f"; wrote grades.csv, report.md, scores.png, checks.png to {run.out}/")
     if failed:
         print(f"The grader failed for {len(failed)} student(s) ({', '.join(failed)}): "

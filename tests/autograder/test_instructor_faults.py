@@ -242,6 +242,7 @@ def test_an_internal_error_is_an_empty_row_not_a_zero_and_is_graded_again(tmp_pa
         proc = _grade_all([tmp_path / "class", "--out", out, "--rubric", broken])
         assert proc.returncode == 3, proc.stdout + proc.stderr
         assert "alice: internal error (" in proc.stdout and "bob: internal error (" in proc.stdout, proc.stdout
+        assert "no student was graded" in proc.stdout and "mean score" not in proc.stdout, proc.stdout
         rows = (out / "grades.csv").read_text().splitlines()
         assert [row.split(",")[:3] for row in rows[1:]] == [["alice", "internal error", ""],
                                                             ["bob", "internal error", ""]]
