@@ -13,6 +13,18 @@ so; a derandomized run's first ten examples are the first ten of a longer
 run), and each example costs a round trip; a test that needs fewer says so
 with ``@settings(max_examples=...)``.
 
+The examples depend on the checks' source and hypothesis' version only.
+Hypothesis (6.13x and later) also draws, for 5% of its choices, from the
+constants written in whatever "local" modules (outside site-packages and the
+standard library) are imported in the process at that moment: in a grader,
+our own modules.  Which of them are loaded differs between ``grade``,
+``grade-all``'s pool, the audit and a grading run inside the test suite, and
+their constants change with any edit of a message; the same submission could
+then be tried on other inputs and get another grade.  While the checks run,
+that pool of local constants is empty (``_pin_constants``); hypothesis' own
+constants (0, -0.0, the float limits...) are drawn as before.  Hypothesis is
+pinned in pyproject.toml, so every platform generates the same examples.
+
 The checks' own computations (reference values, statistics, the evaluation of
 a training run's weights) run on one torch thread, as the worker does: they
 are small, and torch's thread pool in a grader that shares its cores with the
@@ -23,6 +35,7 @@ of a training run took 0.5 s on two threads and 0.02 s on one on a busy
 import pytest
 import torch
 from hypothesis import HealthCheck, Phase, settings
+from hypothesis.internal.conjecture import providers as _providers
 
 from autograder.grading.collector import ENGINE_KEY
 
@@ -40,16 +53,35 @@ settings.register_profile(
 )
 _previous = []
 _threads = []
+_local_constants = []
+
+
+def _no_local_constants():
+    """What hypothesis draws from instead of the constants of the process's local modules: nothing."""
+    return _providers.Constants()
+
+
+def _pin_constants(on):
+    """Empty hypothesis' pool of local constants (``on``), or give it back; either way its cache of
+    the constants allowed per strategy, filled from the pool before, is cleared."""
+    if on:
+        _local_constants.append(_providers._get_local_constants)
+        _providers._get_local_constants = _no_local_constants
+    elif _local_constants:
+        _providers._get_local_constants = _local_constants.pop()
+    _providers.CONSTANTS_CACHE.cache.clear()
 
 
 def pytest_configure(config):
     _previous.append(settings._current_profile)
     settings.load_profile(PROFILE)
+    _pin_constants(True)
     _threads.append(torch.get_num_threads())
     torch.set_num_threads(1)
 
 
 def pytest_unconfigure(config):
+    _pin_constants(False)
     if _previous:  # leave hypothesis as we found it (grading may run inside another pytest)
         settings.load_profile(_previous.pop())
     if _threads:  # and torch's thread pool as it was

