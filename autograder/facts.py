@@ -20,6 +20,10 @@ RUBRIC_FILE = os.path.join(ROOT, "grading.yml")
 SOLUTIONS_DIR = os.path.join(ROOT, "solutions")              # the instructor's reference (never shipped)
 ASSIGNMENT_DIR = os.path.join(ROOT, "assignment")            # the student release
 
+# The hypothesis release the checks' examples are drawn with (pyproject.toml pins the same one; a test
+# checks they agree).  A grade under another release notes it (grading.engine.version_note).
+HYPOTHESIS_VERSION = "6.168.5"
+
 # Files the commands write and read back.
 RESULT_FILE = "autograder-result.json"   # a stored Result: reporter `result`'s default, grade-all's students/<name>/
 GRADESCOPE_FILE = "results.json"         # Gradescope's results (reporter `gradescope`'s default)

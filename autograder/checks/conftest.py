@@ -14,16 +14,18 @@ run), and each example costs a round trip; a test that needs fewer says so
 with ``@settings(max_examples=...)``.
 
 The examples depend on the checks' source and hypothesis' version only.
-Hypothesis (6.13x and later) also draws, for 5% of its choices, from the
-constants written in whatever "local" modules (outside site-packages and the
-standard library) are imported in the process at that moment: in a grader,
-our own modules.  Which of them are loaded differs between ``grade``,
+Hypothesis (6.13x and later) draws about 5% of its numbers and strings from
+pools of constants, one of its own and one of the constants written in
+whatever "local" modules (outside site-packages and the standard library,
+test files excepted) are imported in the process at that moment: in a
+grader, our own modules.  Which of them are loaded differs between ``grade``,
 ``grade-all``'s pool, the audit and a grading run inside the test suite, and
 their constants change with any edit of a message; the same submission could
 then be tried on other inputs and get another grade.  While the checks run,
 that pool of local constants is empty (``_pin_constants``); hypothesis' own
 constants (0, -0.0, the float limits...) are drawn as before.  Hypothesis is
-pinned in pyproject.toml, so every platform generates the same examples.
+pinned in pyproject.toml, so every platform generates the same examples, and
+a grade under another release says so in its notes (``engine.version_note``).
 
 The checks' own computations (reference values, statistics, the evaluation of
 a training run's weights) run on one torch thread, as the worker does: they

@@ -13,12 +13,12 @@ import os
 import sys
 import time
 
-from autograder import errors, rubric as rubric_mod, sandbox
+from autograder import errors, facts, rubric as rubric_mod, sandbox
 from autograder.sandbox import safefs
 from autograder.results import (REASONS, CheckResult, InternalError, Result, TestResult, clip, nothing_to_grade,
                                 split_points)
 from autograder.grading.session import Session
-from autograder.text import clean
+from autograder.text import clean, one_line
 from autograder.submission import require_package
 
 def failure(exc):
@@ -42,6 +42,20 @@ def failure(exc):
                     f"(an unseeded random generator?): {text}")
         return text, reason
     return f"internal error in the grader: {type(exc).__name__}: {clean(str(exc), 1000)}", "internal"
+
+
+def version_note(running):
+    """A note for the Result when the checks ran under another hypothesis than the course pins, else None.
+
+    A derandomized run tries the same examples only under the same release: a student whose
+    environment has another one (a template made before the pin, a hand-made install) may get
+    another grade here than from the instructor's grader.
+    """
+    if running == facts.HYPOTHESIS_VERSION:
+        return None
+    return (f"The checks ran under hypothesis {one_line(str(running), 40)}, not {facts.HYPOTHESIS_VERSION} as the "
+            "course pins, so they may have tried other inputs than your instructor's grader does: install the "
+            "grader's requirements again (in the student repository: bash ci/grade.sh install).")
 
 
 def grade(submission, rubric=None, *, checks_dirs=(), public_only=False, only=None, isolation=None,
@@ -120,6 +134,10 @@ def grade(submission, rubric=None, *, checks_dirs=(), public_only=False, only=No
     if mechanism == "none":
         notes.append("Not sandboxed: this machine supports neither bubblewrap nor Landlock, so the "
                      "submission ran with resource limits only.")
+    if to_run:
+        import hypothesis   # loaded with the checks
+
+        notes += [n for n in [version_note(hypothesis.__version__)] if n]
     skipped_points = sum(c.points for c in checks if c.status == "skipped")
     if skipped_points:
         notes.append(f"{skipped_points} points are in hidden checks that were not run here.")

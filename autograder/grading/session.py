@@ -106,9 +106,16 @@ class Session:
             # A worker that stopped is given 2 s to be reaped, for its exit status; one still
             # starting will not exit by itself, and waiting for it only delays the grade.
             ended = self.kill_worker(wait=0.0 if timed_out else 2.0)
+            budget_ended = timed_out and self._up_by >= self.deadline
+            if budget_ended and self.workers_started > 1:
+                # A restart, after earlier checks spent the budget (their time-outs): the submission's
+                # time ran out, as when it runs out between two checks; the next call says so again.
+                raise errors.TimedOut(f"not run: the grading time budget of {self.limits.total_budget:g} s "
+                                      "was used up by earlier checks") from None
             self.sandbox_failure = (
                 f"the worker ({sys.executable} in the {self.mechanism} sandbox) "
-                + (f"was not ready within {self.limits.start_timeout:g} s" if timed_out
+                + (f"was not ready within the grading time budget of {self.limits.total_budget:g} s"
+                   if budget_ended else f"was not ready within {self.limits.start_timeout:g} s" if timed_out
                    else f"stopped before it was ready ({ended})")
                 + f", before any of the submission's code ran{_last_output(self.capture)}")
             raise SandboxFailure(self.sandbox_failure) from None

@@ -220,8 +220,10 @@ def write(out_dir, students, rubric, statuses, manifest=None, written_scores=Non
         zeros = " (no package and refused as 0)" if tally["no package"] or tally["refused"] else ""
         lines.append(f"The figures below count the students with a score{zeros}; "
                      "the students listed at the end without one are not counted.")
-    lines += ["", f"Mean score {mean:.1f} / {rubric.total}; median {_median(totals):.0f}; "
-                  f"full marks: {sum(t == rubric.total for t in totals)}.", "",
+    figures = (f"Mean score {mean:.1f} / {rubric.total}; median {_median(totals):.0f}; "
+               f"full marks: {sum(t == rubric.total for t in totals)}." if totals
+               else "No student has a score: there is no mean, median or count of full marks.")
+    lines += ["", figures, "",
               "Isolation: " + (", ".join(f"{markdown(name)} ({count})" for name, count in sorted(isolations.items()))
                                or "- (no student code was run)") + ".", "",
               "![score histogram](scores.png) ![pass rate per check](checks.png)", "",

@@ -163,17 +163,39 @@ def test_the_training_probes_adam_is_torchs_bit_for_bit_without_importing_dynamo
     assert proc.stdout.split() == ["no", "dynamo", "identical"]
 
 
-def test_the_examples_tried_do_not_depend_on_which_of_our_modules_are_loaded(tmp_path, monkeypatch, template_for):
+def test_the_examples_tried_do_not_depend_on_which_of_our_modules_are_loaded(tmp_path, monkeypatch, request,
+                                                                             template_for):
     """Hypothesis also draws from the constants of the "local" modules a process has imported; a grader
     loads more or fewer of ours (grade, grade-all, the audit, this suite) and edits change them.  The
-    checks must send the worker the same requests whatever is loaded (autograder/checks/conftest.py).
-    Control: without the pin, a module of constants does change the requests, so this test can fail."""
+    checks must send the worker the same requests whatever is loaded (autograder/checks/conftest.py):
+    while they run, hypothesis's own reader of those constants is never called, its stand-in is.
+    Control: with the pool left as hypothesis fills it, a module of constants does change the requests."""
+    import copy
     import hashlib
+
+    from hypothesis.internal.conjecture import providers
 
     from autograder import sandbox
     from autograder.checks import conftest as checks_plugin
     from autograder.grading import wire
     from autograder.grading.worker import Worker
+
+    # This test's module of constants must not stay in hypothesis's pool for the rest of this process.
+    monkeypatch.setattr(providers, "_local_constants", copy.deepcopy(providers._local_constants))
+    monkeypatch.setattr(providers, "_seen_modules", set(providers._seen_modules))
+    request.addfinalizer(providers.CONSTANTS_CACHE.cache.clear)
+    request.addfinalizer(lambda: sys.modules.pop("lab_constants", None))
+    calls = {"hypothesis": 0, "stand-in": 0}
+    original, stand_in = providers._get_local_constants, checks_plugin._no_local_constants
+
+    def counted(name, function):
+        def call():
+            calls[name] += 1
+            return function()
+        return call
+
+    monkeypatch.setattr(providers, "_get_local_constants", counted("hypothesis", original))
+    monkeypatch.setattr(checks_plugin, "_no_local_constants", counted("stand-in", stand_in))
 
     sent = []
     send = Worker.send
@@ -197,9 +219,10 @@ def test_the_examples_tried_do_not_depend_on_which_of_our_modules_are_loaded(tmp
     (tmp_path / "lab_constants.py").write_text(
         "".join(f"N{i} = {i}\nF{i} = {i / 8}\nS{i} = 'float{i}'\n" for i in range(1, 140)))
     monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.delitem(sys.modules, "lab_constants", raising=False)  # gone again after this test
     import lab_constants  # noqa: F401
 
     assert requests() == before
+    assert calls["hypothesis"] == 0 and calls["stand-in"] > 0, calls
     monkeypatch.setattr(checks_plugin, "_pin_constants", lambda on: None)
     assert requests() != before, "hypothesis no longer draws local constants: this test tests nothing"
+    assert calls["hypothesis"] > 0

@@ -3,8 +3,9 @@
 Fast: the engine's classification (``engine.failure``) is called on each kind of
 exception directly, a check handle's "not run" and the session's time budget are
 raised without a worker, and the engine's own outcomes (a test that never ran, a
-hidden check not run, the zero Results) are built from a Collector by hand.  One
-slow test runs check files of its own through the real engine.
+hidden check not run, the zero Results) are built from a Collector by hand.  Slow
+tests run check files of its own through the real engine, and start real workers
+that the session's time budget cuts short.
 """
 import pytest
 from hypothesis.errors import FlakyFailure
@@ -86,6 +87,45 @@ def test_the_time_budget_used_up_is_a_timeout_of_the_submission():
         session.ensure_worker()
     assert raised.value.reason == "timeout" and str(raised.value).startswith("not run: the grading time budget")
     assert session.worker is None and session.workers_started == 0
+
+
+@pytest.mark.slow
+def test_a_restart_that_the_budget_cuts_short_is_the_submissions_timeout_not_an_internal_error():
+    """Earlier checks' time-outs spent the budget: the restarted worker cannot be ready before it ends.
+    That is the submission's time (reason timeout, later calls too), not a sandbox failure of ours."""
+    import time
+
+    from autograder import sandbox
+
+    session = Session(str(ROOT / "solutions"), RUBRIC.limits, sandbox.choose())
+    try:
+        session.ensure_worker()
+        session.kill_worker()                        # as a check's time-out does
+        session.deadline = time.monotonic() + 0.3    # what the earlier checks left: no worker starts in it
+        for _ in range(2):
+            with pytest.raises(errors.TimedOut) as raised:
+                session.ensure_worker()
+            assert raised.value.reason == "timeout" and str(raised.value).startswith(
+                "not run: the grading time budget"), raised.value
+        assert session.sandbox_failure is None and session.workers_started == 2
+    finally:
+        session.close()
+
+
+@pytest.mark.slow
+def test_a_budget_too_short_for_the_first_worker_is_the_graders_fault():
+    """No student code ran yet: a budget that ends before the first worker is ready is ours (internal)."""
+    import time
+
+    from autograder import sandbox
+
+    session = Session(str(ROOT / "solutions"), RUBRIC.limits, sandbox.choose())
+    session.deadline = time.monotonic() + 0.3
+    try:
+        with pytest.raises(SandboxFailure, match="was not ready within the grading time budget of 150 s"):
+            session.ensure_worker()
+    finally:
+        session.close()
 
 
 def _collector(check, nodeids):

@@ -412,6 +412,7 @@ def test_the_readme_setup_installs_what_ci_installs(template):
     pins = [line.strip() for line in (template / "requirements.txt").read_text().splitlines()
             if re.match(r"torch(vision)?\b", line.strip())]
     assert pins == common.torch_requirements()
+    assert testing.HYPOTHESIS_PIN in (template / "requirements.txt").read_text().splitlines()
     torch_cpu = (template / "ci/torch-cpu.txt").read_text().splitlines()
     assert all(pin in torch_cpu for pin in pins) and f"--index-url {common.TORCH_CPU_INDEX}" in torch_cpu
     # The GPU alternative is prose, not a command of the set-up block.

@@ -2,7 +2,6 @@
 the workflow's run steps executed locally, and the solution text to look for.
 """
 import base64
-import importlib.metadata
 import os
 import re
 import shlex
@@ -13,12 +12,14 @@ import sys
 
 import yaml
 
+from autograder import facts
 from platforms import common
 from support import offline_env
 
-# What every platform's grader must install: the hypothesis this venv grades with (grade-all), so that
-# the checks try the same examples on push, on Gradescope and in Classroom 50 (pinned in pyproject.toml).
-HYPOTHESIS_PIN = f"hypothesis=={importlib.metadata.version('hypothesis')}"
+# What every platform's grader must install: the hypothesis the course pins, so that the checks try the
+# same examples on push, on Gradescope, in Classroom 50 and in grade-all (tests/unit/test_pins_unit.py
+# checks that pyproject.toml, autograder/facts.py and this venv agree).
+HYPOTHESIS_PIN = f"hypothesis=={facts.HYPOTHESIS_VERSION}"
 SOLUTION_MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
 def base_python_for(user):
     """A base interpreter of this Python version that ``user`` can run, or None.
