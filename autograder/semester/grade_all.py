@@ -140,6 +140,30 @@ class Student:
                                 # Result this grader reads is stored to merge it into)
 
 
+def _installed(distribution):
+    """The installed version of ``distribution``, or None."""
+    import importlib.metadata
+
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def hypothesis_warning(installed):
+    """One line for the instructor when this environment's hypothesis is not the one the course pins, else None.
+
+    Each Result graded here would try other inputs than the students' own grader (on push, Gradescope,
+    Classroom 50), and say so in its notes.
+    """
+    if installed == facts.HYPOTHESIS_VERSION:
+        return None
+    has = f"hypothesis {one_line(str(installed), 40)}" if installed else "no hypothesis"
+    return (f"warning: this environment has {has}, not "
+            f"{facts.HYPOTHESIS_VERSION} as pyproject.toml pins: the checks may try other inputs than the "
+            f"students' own grader did, and every Result says so: pip install hypothesis=={facts.HYPOTHESIS_VERSION}")
+
+
 def scan_student(name, folder, run, grader):
     """What to do with one student's folder (hostile data, read through safefs only); never raises.
 
@@ -266,6 +290,9 @@ def run_grade_all(args):
     os.makedirs(run.out, exist_ok=True)
     print(f"Grading {len(students)} submissions, {run.jobs} at a time, into {run.out}/; "
           f"isolation: {sandbox.DESCRIPTIONS[run.sandbox]}")
+    drift = hypothesis_warning(_installed("hypothesis"))
+    if drift:
+        print(drift, file=sys.stderr)
     start = time.perf_counter()
     statuses, reasons, graded = {}, {}, {}
     done = 0

@@ -8,6 +8,7 @@ import importlib.metadata
 
 from autograder import facts
 from autograder.grading.engine import version_note
+from autograder.semester.grade_all import hypothesis_warning
 from platforms import common
 
 
@@ -29,3 +30,11 @@ def test_a_grade_under_another_hypothesis_says_so_and_how_to_fix_it():
 def test_a_strange_version_string_stays_one_short_printable_line():
     note = version_note("\x1b[31m9" + "9" * 500 + "\nline")
     assert "\x1b" not in note and "\n" not in note and len(note) < 400
+
+
+def test_grade_all_warns_the_instructor_of_another_hypothesis_in_one_line():
+    assert hypothesis_warning(facts.HYPOTHESIS_VERSION) is None
+    for installed in ("6.170.17", None, "\x1b[2J" + "x" * 300 + "\n"):
+        line = hypothesis_warning(installed)
+        assert line.startswith("warning: this environment has ") and "\n" not in line
+        assert "\x1b" not in line and line.endswith(f"pip install hypothesis=={facts.HYPOTHESIS_VERSION}")
