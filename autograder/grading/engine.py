@@ -137,7 +137,9 @@ def grade(submission, rubric=None, *, checks_dirs=(), public_only=False, only=No
     if to_run:
         import hypothesis   # loaded with the checks
 
-        notes += [n for n in [version_note(hypothesis.__version__)] if n]
+        other_release = version_note(hypothesis.__version__)
+        if other_release:
+            notes.append(other_release)
     skipped_points = sum(c.points for c in checks if c.status == "skipped")
     if skipped_points:
         notes.append(f"{skipped_points} points are in hidden checks that were not run here.")

@@ -226,3 +226,17 @@ def test_the_examples_tried_do_not_depend_on_which_of_our_modules_are_loaded(tmp
     monkeypatch.setattr(checks_plugin, "_pin_constants", lambda on: None)
     assert requests() != before, "hypothesis no longer draws local constants: this test tests nothing"
     assert calls["hypothesis"] > 0
+
+
+def test_a_grade_under_another_hypothesis_release_says_so_in_its_notes(monkeypatch, template_for):
+    import hypothesis
+
+    from autograder import facts, sandbox
+
+    template = template_for(sandbox.choose())
+    pinned = grade(str(ROOT / "solutions"), only="warmup", template=template)
+    assert not [n for n in pinned.notes if "hypothesis" in n]
+    monkeypatch.setattr(hypothesis, "__version__", "6.170.17")
+    other = grade(str(ROOT / "solutions"), only="warmup", template=template)
+    assert [n for n in other.notes if n.startswith(
+        f"The checks ran under hypothesis 6.170.17, not {facts.HYPOTHESIS_VERSION}")], other.notes

@@ -214,9 +214,12 @@ def test_the_worker_has_no_sockets_memfd_shared_memory_or_writable_root(tmp_path
         assert not os.path.exists(leftover)
 
 
-def _grade_all(args, executable=None):
+def _grade_all(args, executable=None, installed_hypothesis=None):
     code = ("import runpy, sys\n"
             + (f"sys.executable = {executable!r}\n" if executable else "")
+            + ("from autograder.semester import grade_all\n"
+               f"grade_all._installed = lambda distribution: {installed_hypothesis!r}\n"
+               if installed_hypothesis else "")
             + f"sys.argv = ['autograder', 'grade-all', *{[str(a) for a in args]!r}]\n"
             "sys.exit(runpy.run_module('autograder', run_name='__main__'))\n")
     return subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=600)
@@ -248,3 +251,15 @@ def test_an_internal_error_is_an_empty_row_not_a_zero_and_is_graded_again(tmp_pa
                                                             ["bob", "internal error", ""]]
         report = (out / "report.md").read_text()
         assert "internal error" in report and "No student has a score" in report and "Mean score" not in report
+        assert "warning: this environment has" not in proc.stderr
+
+
+def test_grade_all_in_an_environment_with_another_hypothesis_warns_the_instructor_once(tmp_path):
+    from support.submissions import rubric_copy
+
+    build_submission(tmp_path / "class" / "alice")
+    broken = rubric_copy(tmp_path, limits={"start_timeout": 0.001})     # graded in an instant, not the point
+    proc = _grade_all([tmp_path / "class", "--out", tmp_path / "grades", "--rubric", broken],
+                      installed_hypothesis="6.170.17")
+    warnings = [line for line in proc.stderr.splitlines() if line.startswith("warning: this environment has")]
+    assert len(warnings) == 1 and "hypothesis 6.170.17" in warnings[0] and "pip install hypothesis==" in warnings[0]
