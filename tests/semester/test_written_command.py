@@ -511,10 +511,13 @@ def test_the_formgrader_starts_from_the_venv_as_printed_and_lists_the_students(s
     course, port, token = semester["course"], _free_port(), "written-test-token"
     command = [os.path.join(os.path.dirname(sys.executable), "jupyter"), "server",
                "--ServerApp.default_url=/formgrader", "--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1",
+               "--ServerApp.port_retries=0",   # a port taken since _free_port: fail, never listen elsewhere
                f"--IdentityProvider.token={token}"] + (["--allow-root"] if os.geteuid() == 0 else [])
     env = fresh_shell_env(semester["tmp"])
-    server = subprocess.Popen(command, cwd=course, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              start_new_session=True)
+    log = semester["tmp"] / "jupyter-server.log"   # a file, not a pipe: read on failure while it still runs
+    with open(log, "wb") as output:
+        server = subprocess.Popen(command, cwd=course, env=env, stdout=output, stderr=subprocess.STDOUT,
+                                  start_new_session=True)
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
     def get(path):
@@ -529,7 +532,7 @@ def test_the_formgrader_starts_from_the_venv_as_printed_and_lists_the_students(s
                 status, listing = get("/formgrader/api/submitted_notebooks/lab6/lab6_vae")
                 break
             except OSError:
-                assert server.poll() is None and time.monotonic() < deadline, server.stdout.read().decode()[-3000:]
+                assert server.poll() is None and time.monotonic() < deadline, log.read_text(errors="replace")[-3000:]
                 time.sleep(0.5)
         submissions = {entry["student"]: entry for entry in json.loads(listing)}
         assert status == 200 and sorted(submissions) == list(GOOD)
