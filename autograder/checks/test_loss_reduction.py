@@ -181,10 +181,13 @@ def test_reductions_any_leading_dimensions(worker):
 BETAS = [0.0, 0.5, 1.0, 4.0]
 
 
+FORWARD_BATCH, FORWARD_LATENT = 16, 8
+
+
 def _forward(worker):
-    x = images(16, seed=3)
-    what = f"VAE(z=8).forward(x, beta) on 16 images for beta in {BETAS}"
-    out = worker.call("vae", what=what, z_dim=8, x=x, seed=1, betas=BETAS)
+    x = images(FORWARD_BATCH, seed=3)
+    what = f"VAE(z={FORWARD_LATENT}).forward(x, beta) on {FORWARD_BATCH} images for beta in {BETAS}"
+    out = worker.call("vae", what=what, z_dim=FORWARD_LATENT, x=x, seed=1, betas=BETAS)
     mu, logvar = tensor_of(out["mu"], what), tensor_of(out["logvar"], what)
     rows = []
     for beta, row in zip(BETAS, out["forward"]):
@@ -205,6 +208,11 @@ def _forward(worker):
 def test_forward_loss_is_recon_plus_beta_kl(worker):
     """VAE.forward's loss is recon + beta * kl for several beta, with the batch-mean KL"""
     rows, mu, logvar, what = _forward(worker)
+    for name, t in (("mu", mu), ("logvar", logvar)):   # before any arithmetic on them
+        if tuple(t.shape) != (FORWARD_BATCH, FORWARD_LATENT):
+            raise AssertionError(says("VAE.encode does not give one row per image", "keep the VAE class as given",
+                                      f"{what}: encode(x)", f"{name} of shape {shape(t)}",
+                                      shape((FORWARD_BATCH, FORWARD_LATENT))))
     per_example = kl_reference(mu, logvar)[0]
     expected = per_example.mean()
     tol = 1e-4 * (1 + expected.abs())

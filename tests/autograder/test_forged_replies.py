@@ -240,3 +240,16 @@ def test_shapes_that_change_with_the_input_lose_points_without_internal_errors(t
     assert not result.internal_errors and result.score < 15
     text = failures(result)
     assert "'none' does not give one value per example" in text and "gave shape (0,), expected shape (1,)" in text
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["encoder_of_scalars", "encoder_of_mismatched_shapes"])
+def test_an_encoder_of_odd_shapes_loses_points_never_an_internal_error(tmp_path, monkeypatch, name):
+    """What a check computes from the student's mu and logvar waits for their shapes to be checked: an
+    exception there would be the grader's (an empty row, graded again), which a submission could choose."""
+    monkeypatch.setenv("AUTOGRADER_SANDBOX", "bwrap")
+    result = grade(str(_build(tmp_path, name)), only="loss_reduction")
+    assert not result.internal_errors, result.internal_errors
+    forward = next(t for t in result.tests if t.name.startswith("VAE.forward's loss is recon + beta * kl"))
+    assert forward.status == "failed" and forward.reason == "wrong", (forward.reason, forward.message)
+    assert "VAE.encode does not give one row per image" in forward.message, forward.message
