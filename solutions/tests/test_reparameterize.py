@@ -83,6 +83,9 @@ def test_gradients_flow_to_mu_and_logvar():
     assert z.requires_grad, (
         "z has no gradient: torch.normal(...) and .detach() cut the graph; write z = mu + eps * std")
     z.sum().backward()
+    assert mu.grad is None or bool(mu.grad.any()), (
+        "dz/dmu is 0: z carries no gradient to mu. torch.normal(mu, std) samples without one (autograd gives "
+        "0), as does a z built from mu.detach(); write z = mu + eps * std, with eps drawn by torch.randn_like")
     assert mu.grad is not None and torch.allclose(mu.grad, torch.ones(1, 3)), (
         "dz/dmu is not 1: z = mu + eps * std adds mu itself. "
         f"dz/dmu gave {None if mu.grad is None else mu.grad.tolist()}, expected [[1.0, 1.0, 1.0]]")
