@@ -111,3 +111,43 @@ def test_public_tests_give_the_graders_diagnosis(tmp_path, old, new, diagnosis, 
     for message in messages:
         assert diagnosis in message, message
         assert not any(w in message for w in wrong), message
+
+
+def test_public_tests_say_in_one_sentence_what_is_wrong_where_pytest_alone_would_not(tmp_path):
+    """Mistakes that make pytest print its own words (ZeroDivisionError, DID NOT RAISE, Regex pattern did not
+    match) or a puzzling gradient get a sentence naming the call and the fix: one run, four mistakes."""
+    import shutil
+
+    tree = tmp_path / "mistaken"
+    shutil.copytree(SOLUTIONS, tree, ignore=shutil.ignore_patterns("__pycache__", ".data", "outputs"))
+    mistakes = {
+        "schedules.py": [("raise ValueError(f\"{name} must be non-negative, got {value}\")", "pass"),
+                         ("    if warmup_epochs == 0:\n        return float(beta_max)\n", "")],
+        "vae.py": [("    std = torch.exp(0.5 * logvar)\n    eps = torch.randn_like(std)\n    return mu + eps * std",
+                    "    return torch.normal(mu, torch.exp(0.5 * logvar))"),
+                   ('raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")',
+                    "return mu.sum()")],
+    }
+    for module, edits in mistakes.items():
+        path = tree / "lab6_generative" / module
+        source = path.read_text()
+        for old, new in edits:
+            assert old in source, f"the mistake no longer applies to {module}: {old!r}"
+            source = source.replace(old, new)
+        path.write_text(source)
+    run_pytest(tree, tmp_path, "tests/test_kl_warmup.py", "tests/test_kl_divergence.py", "tests/test_reparameterize.py")
+    cases = ET.parse(tmp_path / "mistaken.xml").getroot().iter("testcase")
+    failures = {case.get("name"): child.get("message") or "" for case in cases
+                for child in case if child.tag in ("failure", "error")}
+    expected = {
+        "test_no_warmup": "kl_warmup(0, 0, beta_max=0.7) divides by zero: warmup_epochs == 0 means no warm-up",
+        "test_negative_arguments_raise[epoch]": "kl_warmup(-1, 3) returned -0.333",
+        "test_negative_arguments_raise[warmup_epochs]": "a negative warmup_epochs must raise ValueError",
+        "test_negative_arguments_raise[beta_max]": "a negative beta_max must raise ValueError",
+        "test_unknown_reduction_raises_value_error": "returned Tensor instead of raising ValueError",
+        "test_gradients_flow_to_mu_and_logvar": "torch.normal(mu, std) samples without one",
+    }
+    for test, words in expected.items():
+        assert words in failures.get(test, "(passed)"), (test, failures.get(test))
+    for test, message in failures.items():
+        assert not any(w in message for w in ("DID NOT RAISE", "Regex pattern", "ZeroDivisionError")), (test, message)
