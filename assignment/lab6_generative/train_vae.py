@@ -131,6 +131,8 @@ def main(argv=None):
                         beta=args.beta, warmup_epochs=args.warmup_epochs, seed=args.seed, log=print)
     except NotImplementedError as err:
         cli.fail(cli.unfinished_todo(err))
+    except ValueError as err:  # one of your functions gave a value training cannot use (VAE.forward says which)
+        cli.fail(f"{err}; pytest shows more")
 
     samples = artifacts.save_pictures(model, test_x, args.out_dir, args.seed)
     artifacts.save_loss_curve(history, os.path.join(args.out_dir, "loss_curve.png"))

@@ -170,5 +170,8 @@ class VAE(nn.Module):
         x_hat = self.decode(z)
         recon = reconstruction_loss(x_hat, x)
         kl = kl_divergence(mu, logvar)
+        if kl.dim() != 0:  # one number per batch, or .item() below and loss.backward() fail obscurely
+            raise ValueError(f"kl_divergence(mu, logvar) gave a tensor of shape {tuple(kl.shape)}, not one number: "
+                             "its default reduction, 'mean', averages the examples' KL over the batch")
         loss = recon + beta * kl
         return x_hat, loss, recon.item(), kl.item()

@@ -154,6 +154,26 @@ def test_batch_larger_than_subset_is_refused(lab, capsys, tmp_path, fake_data_di
     assert "ep0" not in out
 
 
+@pytest.mark.parametrize("program", ["train_vae", "anomaly"])
+def test_a_kl_that_ignores_its_reduction_is_one_sentence_not_a_traceback(lab, capsys, monkeypatch, tmp_path,
+                                                                          fake_data_dir, program):
+    """A kl_divergence that always returns the per-example values: before, ``kl.item()`` in VAE.forward
+    raised "a Tensor with 128 elements cannot be converted to Scalar" from deep inside training."""
+    honest = lab.vae.kl_divergence
+
+    def per_example(mu, logvar, reduction="mean"):
+        return honest(mu, logvar, reduction="none")
+
+    monkeypatch.setattr(lab.vae, "kl_divergence", per_example)
+    argv = ["--data-dir", fake_data_dir, "--subset", 512, "--epochs", 1, "--out-dir", tmp_path]
+    if program == "anomaly":
+        argv += ["--holdout-class", 1]
+    line, out = exits(capsys, 1, getattr(lab, program).main, argv)
+    assert line == ("error: kl_divergence(mu, logvar) gave a tensor of shape (128,), not one number: its default "
+                    "reduction, 'mean', averages the examples' KL over the batch; pytest shows more"), line
+    assert "ep0" not in out
+
+
 def test_stubs_say_what_is_missing(tmp_path, fake_data_dir):
     """The one error case run as the student runs it: ``python -m`` on the released stubs."""
     proc = train(tmp_path, fake_data_dir, tree=ASSIGNMENT)
