@@ -80,6 +80,10 @@ def test_nbgrader_cells(nb):
             f"{grade_id} must test the package's {function}")
         public, hidden = source.split("### BEGIN HIDDEN TESTS")
         assert "assert" in public and "assert" in hidden and "### END HIDDEN TESTS" in hidden
+        # nbgrader needs points on a test cell, but only grading.yml's checks grade the code (and the
+        # written answers): the cell must not tell students it is worth points of its own.
+        assert "no points" in source.splitlines()[0] and "point" not in source.split("no points")[0], (
+            f"{grade_id}'s first line must say the cell earns no points, not claim some")
     for grade_id in ANSWER_CELLS:
         cell = cells[grade_id]
         meta = cell.metadata.nbgrader
