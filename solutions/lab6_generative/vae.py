@@ -177,6 +177,9 @@ class VAE(nn.Module):
         x_hat = self.decode(z)
         recon = reconstruction_loss(x_hat, x)
         kl = kl_divergence(mu, logvar)
+        if not torch.is_tensor(kl):  # a float has no gradient: the KL would not be trained
+            raise ValueError(f"kl_divergence(mu, logvar) gave a {type(kl).__name__}, not a tensor: the loss needs its "
+                             "gradient, so return the torch result (no .item() or float())")
         if kl.dim() != 0:  # one number per batch, or .item() below and loss.backward() fail obscurely
             raise ValueError(f"kl_divergence(mu, logvar) gave a tensor of shape {tuple(kl.shape)}, not one number: "
                              "its default reduction, 'mean', averages the examples' KL over the batch")

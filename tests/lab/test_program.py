@@ -154,23 +154,28 @@ def test_batch_larger_than_subset_is_refused(lab, capsys, tmp_path, fake_data_di
     assert "ep0" not in out
 
 
-@pytest.mark.parametrize("program", ["train_vae", "anomaly"])
-def test_a_kl_that_ignores_its_reduction_is_one_sentence_not_a_traceback(lab, capsys, monkeypatch, tmp_path,
-                                                                          fake_data_dir, program):
-    """A kl_divergence that always returns the per-example values: before, ``kl.item()`` in VAE.forward
-    raised "a Tensor with 128 elements cannot be converted to Scalar" from deep inside training."""
+@pytest.mark.parametrize("program, mistake", [("train_vae", "per_example"), ("anomaly", "per_example"),
+                                              ("train_vae", "float")])
+def test_a_kl_training_cannot_use_is_one_sentence_not_a_traceback(lab, capsys, monkeypatch, tmp_path,
+                                                                   fake_data_dir, program, mistake):
+    """A kl_divergence that ignores its reduction (the per-example values) or returns a Python float: before,
+    VAE.forward raised "a Tensor with 128 elements cannot be converted to Scalar" (or "'float' object has no
+    attribute 'item'") from deep inside training."""
     honest = lab.vae.kl_divergence
 
-    def per_example(mu, logvar, reduction="mean"):
-        return honest(mu, logvar, reduction="none")
+    def wrong(mu, logvar, reduction="mean"):
+        return honest(mu, logvar, reduction="none") if mistake == "per_example" else honest(mu, logvar).item()
 
-    monkeypatch.setattr(lab.vae, "kl_divergence", per_example)
+    monkeypatch.setattr(lab.vae, "kl_divergence", wrong)
     argv = ["--data-dir", fake_data_dir, "--subset", 512, "--epochs", 1, "--out-dir", tmp_path]
     if program == "anomaly":
         argv += ["--holdout-class", 1]
     line, out = exits(capsys, 1, getattr(lab, program).main, argv)
-    assert line == ("error: kl_divergence(mu, logvar) gave a tensor of shape (128,), not one number: its default "
-                    "reduction, 'mean', averages the examples' KL over the batch; pytest shows more"), line
+    assert line == {
+        "per_example": "error: kl_divergence(mu, logvar) gave a tensor of shape (128,), not one number: its default "
+                       "reduction, 'mean', averages the examples' KL over the batch; pytest shows more",
+        "float": "error: kl_divergence(mu, logvar) gave a float, not a tensor: the loss needs its gradient, so "
+                 "return the torch result (no .item() or float()); pytest shows more"}[mistake], line
     assert "ep0" not in out
 
 
