@@ -34,7 +34,7 @@ import torch
 from . import artifacts, cli, diagnostics
 from .data import batches, num_batches, to_float
 from .schedules import kl_warmup
-from .vae import VAE
+from .vae import KLValueError, VAE
 
 __all__ = ["VAE", "set_seed", "train", "main"]
 
@@ -131,7 +131,7 @@ def main(argv=None):
                         beta=args.beta, warmup_epochs=args.warmup_epochs, seed=args.seed, log=print)
     except NotImplementedError as err:
         cli.fail(cli.unfinished_todo(err))
-    except ValueError as err:  # one of your functions gave a value training cannot use (VAE.forward says which)
+    except KLValueError as err:  # VAE.forward found a KL it cannot train on, and says why
         cli.fail(f"{err}; pytest shows more")
 
     samples = artifacts.save_pictures(model, test_x, args.out_dir, args.seed)

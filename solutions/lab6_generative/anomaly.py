@@ -31,7 +31,7 @@ from . import cli
 from .artifacts import load_weights, save_grid, save_weights
 from .data import CLASSES, to_float
 from .train_vae import set_seed, train
-from .vae import VAE, kl_divergence, reconstruction_loss, reparameterize
+from .vae import KLValueError, VAE, kl_divergence, reconstruction_loss, reparameterize
 
 SCORES = ("reconstruction", "neg_elbo")
 
@@ -174,7 +174,7 @@ def main(argv=None):
             trained, result = run_holdout(args, train_images, train_labels, test_x, test_y, holdout, device, model)
         except NotImplementedError:
             cli.fail("reparameterize, kl_divergence or kl_warmup is not implemented yet: fill in the TODOs, then run pytest")
-        except ValueError as err:  # as in train_vae: a value training cannot use, named by VAE.forward
+        except KLValueError as err:  # as in train_vae: VAE.forward found a KL it cannot train on
             cli.fail(f"{err}; pytest shows more")
         results.append(result)
         print(f"{holdout} {CLASSES[holdout]:<20} {result['auroc']['reconstruction']:>11.3f} {result['auroc']['neg_elbo']:>11.3f}")

@@ -137,6 +137,28 @@ def reconstruction_loss(x_hat, x, reduction="mean"):
     return _reduce(per_pixel.flatten(1).sum(dim=1), reduction)
 
 
+class KLValueError(ValueError):
+    """VAE.forward's error when kl_divergence gives a value the loss cannot be trained on (it says why)."""
+
+
+def _check_trainable_kl(kl):
+    """Raise KLValueError unless ``kl`` is what the loss needs: a tensor holding one number.
+
+    A Python float has no gradient (the KL would not be trained), and a tensor
+    of several values is not one loss (``.item()`` and ``backward()`` would
+    fail with messages that do not say why).
+    """
+    what = "kl_divergence(mu, logvar)"
+    if kl is None:
+        raise KLValueError(f"{what} returned None: it needs a return statement")
+    if not torch.is_tensor(kl):
+        raise KLValueError(f"{what} gave a {type(kl).__name__}, not a tensor: the loss needs its gradient, "
+                           "so return the torch result (no .item() or float())")
+    if kl.numel() != 1:
+        raise KLValueError(f"{what} gave a tensor of shape {tuple(kl.shape)}, not one number: its default "
+                           "reduction, 'mean', averages the examples' KL over the batch")
+
+
 class VAE(nn.Module):
     """The MLP VAE of the lab: 784-256-128 encoder, z-dimensional latent, 128-256-784 decoder."""
 
@@ -177,11 +199,6 @@ class VAE(nn.Module):
         x_hat = self.decode(z)
         recon = reconstruction_loss(x_hat, x)
         kl = kl_divergence(mu, logvar)
-        if not torch.is_tensor(kl):  # a float has no gradient: the KL would not be trained
-            raise ValueError(f"kl_divergence(mu, logvar) gave a {type(kl).__name__}, not a tensor: the loss needs its "
-                             "gradient, so return the torch result (no .item() or float())")
-        if kl.dim() != 0:  # one number per batch, or .item() below and loss.backward() fail obscurely
-            raise ValueError(f"kl_divergence(mu, logvar) gave a tensor of shape {tuple(kl.shape)}, not one number: "
-                             "its default reduction, 'mean', averages the examples' KL over the batch")
+        _check_trainable_kl(kl)
         loss = recon + beta * kl
         return x_hat, loss, recon.item(), kl.item()

@@ -155,15 +155,18 @@ def test_batch_larger_than_subset_is_refused(lab, capsys, tmp_path, fake_data_di
 
 
 @pytest.mark.parametrize("program, mistake", [("train_vae", "per_example"), ("anomaly", "per_example"),
-                                              ("train_vae", "float")])
+                                              ("train_vae", "float"), ("train_vae", "none")])
 def test_a_kl_training_cannot_use_is_one_sentence_not_a_traceback(lab, capsys, monkeypatch, tmp_path,
                                                                    fake_data_dir, program, mistake):
-    """A kl_divergence that ignores its reduction (the per-example values) or returns a Python float: before,
-    VAE.forward raised "a Tensor with 128 elements cannot be converted to Scalar" (or "'float' object has no
-    attribute 'item'") from deep inside training."""
+    """A kl_divergence that ignores its reduction (the per-example values), returns a Python float or returns
+    nothing: before, VAE.forward raised "a Tensor with 128 elements cannot be converted to Scalar" (or "'float'
+    object has no attribute 'item'", or a TypeError) from deep inside training."""
     honest = lab.vae.kl_divergence
 
     def wrong(mu, logvar, reduction="mean"):
+        if mistake == "none":     # computed, never returned
+            honest(mu, logvar)
+            return None
         return honest(mu, logvar, reduction="none") if mistake == "per_example" else honest(mu, logvar).item()
 
     monkeypatch.setattr(lab.vae, "kl_divergence", wrong)
@@ -175,8 +178,33 @@ def test_a_kl_training_cannot_use_is_one_sentence_not_a_traceback(lab, capsys, m
         "per_example": "error: kl_divergence(mu, logvar) gave a tensor of shape (128,), not one number: its default "
                        "reduction, 'mean', averages the examples' KL over the batch; pytest shows more",
         "float": "error: kl_divergence(mu, logvar) gave a float, not a tensor: the loss needs its gradient, so "
-                 "return the torch result (no .item() or float()); pytest shows more"}[mistake], line
-    assert "ep0" not in out
+                 "return the torch result (no .item() or float()); pytest shows more",
+        "none": "error: kl_divergence(mu, logvar) returned None: it needs a return statement; pytest shows more",
+    }[mistake], line
+    assert "ep0" not in out and not list(tmp_path.glob("*.json")), "it stops in the first batch, before any result"
+
+
+def test_a_kl_of_one_element_still_trains(lab, monkeypatch, tmp_path, fake_data_dir, capsys):
+    """A KL of shape (1,) where a scalar is due trains as before: the grader charges it in its shape checks
+    only, not again in the training and determinism checks, which train through VAE.forward."""
+    honest = lab.vae.kl_divergence
+    monkeypatch.setattr(lab.vae, "kl_divergence", lambda mu, logvar, reduction="mean": honest(mu, logvar).reshape(1))
+    assert lab.train_vae.main([str(a) for a in ("--data-dir", fake_data_dir, "--subset", 512, "--epochs", 1,
+                                                "--out-dir", tmp_path)]) == 0
+    assert "ep0" in capsys.readouterr().out and (tmp_path / "history.json").exists()
+
+
+def test_any_other_error_in_training_keeps_its_traceback(lab, monkeypatch, tmp_path, fake_data_dir):
+    """Only VAE.forward's own KLValueError becomes one sentence: another ValueError from the student's code (here
+    a kl_warmup that refuses epoch 0) keeps its traceback, which shows where it came from."""
+    def refusing(epoch, warmup_epochs, beta_max=1.0):
+        raise ValueError("epoch must be positive")
+
+    monkeypatch.setattr(lab.train_vae, "kl_warmup", refusing)
+    with pytest.raises(ValueError, match="epoch must be positive") as raised:
+        lab.train_vae.main([str(a) for a in ("--data-dir", fake_data_dir, "--subset", 512, "--epochs", 1,
+                                             "--out-dir", tmp_path)])
+    assert not isinstance(raised.value, lab.vae.KLValueError)
 
 
 def test_stubs_say_what_is_missing(tmp_path, fake_data_dir):
