@@ -81,8 +81,8 @@ def test_nbgrader_cells(nb):
             f"{grade_id} must test the package's {function}")
         public, hidden = source.split("### BEGIN HIDDEN TESTS")
         assert "assert" in public and "assert" in hidden and "### END HIDDEN TESTS" in hidden
-        # nbgrader needs points on a test cell, but only grading.yml's checks grade the code (and the
-        # written answers): the cell must not tell students it is worth points of its own.
+        # nbgrader keeps points in a test cell's metadata (above), but only grading.yml's checks grade the
+        # code: the cell must not tell students it is worth points of its own.
         first = source.splitlines()[0]
         assert "no points" in first and not re.search(r"\d\s*points?", first), (
             f"{grade_id}'s first line must say the cell earns no points, not claim some")
