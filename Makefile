@@ -9,7 +9,7 @@ SUBMISSION ?= assignment
 # Every target is listed by `make help` (tests/lab/test_cli.py checks that none is left out).
 help:
 	@echo "make help                     this list"
-	@echo "make setup                    create .venv and install the lab, the grader and the tools (every target does it first)"
+	@echo "make setup [INSTALLER=uv|pip]  create .venv and install the lab, the grader and the tools (every target does it first)"
 	@echo "make test [JOBS=2]            this repository's tests, both tiers, in JOBS parallel processes"
 	@echo "make test-fast                the fast tier only: pure functions on hand-made data, no subprocess (under a minute)"
 	@echo "make audit [OUT=dir] [JOBS=2]  mutation-test the checks + the catalogues (report: outputs/audit/)"
@@ -35,12 +35,27 @@ setup: $(VENV)/.installed
 
 # torch and torchvision are installed together from the package index: its
 # torchvision only works with its own torch build.
+# INSTALLER=uv (the default) or pip.  Both install the same versions of the same packages (compared by
+# benchmarks/bench_setup.py on every run); uv downloads and unpacks on every core, pip one file at a
+# time (a new .venv with empty caches: figures in README.md, Development).  uv does not read pip's
+# configuration files: where it cannot install (no wheel of uv for this machine, an index only pip is
+# configured for), pip does, after one line that says so.
+INSTALLER ?= uv
+UV_VERSION := 0.13.9
+PIP_SETUP = $(VENV)/bin/pip install --quiet --upgrade pip && $(VENV)/bin/pip install --quiet --no-compile -e '.[dev]'
+UV_SETUP = $(VENV)/bin/pip install --quiet 'uv==$(UV_VERSION)' && $(VENV)/bin/uv pip install --quiet --python $(PYTHON) -e '.[dev]'
+
 $(VENV)/.installed: pyproject.toml
 	test -x $(PYTHON) || python3 -m venv $(VENV)   # never re-create an existing venv (another python3 may be on PATH)
-	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet --no-compile -e '.[dev]'
-	@# pip compiles what it installs one file at a time (a minute for torch's 13k modules); compileall
-	@# writes the same .pyc files on every core.  Like pip, it leaves a module that does not compile
+ifeq ($(INSTALLER),pip)
+	$(PIP_SETUP)
+else ifeq ($(INSTALLER),uv)
+	$(UV_SETUP) || { echo "make setup: uv could not install the packages; pip installs them instead (slower)" >&2; $(PIP_SETUP); }
+else
+	$(error INSTALLER must be uv or pip, not '$(INSTALLER)')
+endif
+	@# Both install without compiling (pip would compile one file at a time: a minute for torch's 13k
+	@# modules); compileall writes the same .pyc files on every core.  Like pip, it leaves a module that does not compile
 	@# (torch ships a few for newer Pythons) to be compiled when imported: hence -qq and `|| true`.
 	@# It skips the installed packages' own test suites (their folders test/ and tests/: 2,300 of
 	@# 12,900 modules, sympy's, scipy's, scikit-learn's...), which nothing here imports: 25 s instead
