@@ -9,7 +9,7 @@ SUBMISSION ?= assignment
 # Every target is listed by `make help` (tests/lab/test_cli.py checks that none is left out).
 help:
 	@echo "make help                     this list"
-	@echo "make setup [INSTALLER=uv|pip]  create .venv and install the lab, the grader and the tools (every target does it first)"
+	@echo "make setup [INSTALLER=uv|pip]  create .venv and install the lab, the grader and the tools (every target does it first; INSTALLER: for a new .venv)"
 	@echo "make test [JOBS=2]            this repository's tests, both tiers, in JOBS parallel processes"
 	@echo "make test-fast                the fast tier only: pure functions on hand-made data, no subprocess (under a minute)"
 	@echo "make audit [OUT=dir] [JOBS=2]  mutation-test the checks + the catalogues (report: outputs/audit/)"
@@ -40,19 +40,26 @@ setup: $(VENV)/.installed
 # time (a new .venv with empty caches: figures in README.md, Development).  uv does not read pip's
 # configuration files: where it cannot install (no wheel of uv for this machine, an index only pip is
 # configured for), pip does, after one line that says so.
-INSTALLER ?= uv
+# Only the command line sets it (an INSTALLER in the environment is someone else's), and it applies to a
+# new .venv (make clean first).  uv waits as long as pip is told to here (PIP_DEFAULT_TIMEOUT) for a
+# slow index; uv itself is taken as a wheel only (never built from source: pip takes over instead).
+ifneq ($(origin INSTALLER),command line)
+INSTALLER := uv
+endif
+ifeq ($(filter $(INSTALLER),uv pip),)
+$(error INSTALLER must be uv or pip, not '$(INSTALLER)')
+endif
 UV_VERSION := 0.13.9
 PIP_SETUP = $(VENV)/bin/pip install --quiet --upgrade pip && $(VENV)/bin/pip install --quiet --no-compile -e '.[dev]'
-UV_SETUP = $(VENV)/bin/pip install --quiet 'uv==$(UV_VERSION)' && $(VENV)/bin/uv pip install --quiet --python $(PYTHON) -e '.[dev]'
+UV_SETUP = $(VENV)/bin/pip install --quiet --only-binary=:all: 'uv==$(UV_VERSION)' && \
+	UV_HTTP_TIMEOUT=$${PIP_DEFAULT_TIMEOUT:-180} $(VENV)/bin/uv pip install --quiet --python $(PYTHON) -e '.[dev]'
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PYTHON) || python3 -m venv $(VENV)   # never re-create an existing venv (another python3 may be on PATH)
 ifeq ($(INSTALLER),pip)
 	$(PIP_SETUP)
-else ifeq ($(INSTALLER),uv)
-	$(UV_SETUP) || { echo "make setup: uv could not install the packages; pip installs them instead (slower)" >&2; $(PIP_SETUP); }
 else
-	$(error INSTALLER must be uv or pip, not '$(INSTALLER)')
+	{ $(UV_SETUP); } || { echo "make setup: uv could not install the packages; pip installs them instead (slower)" >&2; $(PIP_SETUP); }
 endif
 	@# Both install without compiling (pip would compile one file at a time: a minute for torch's 13k
 	@# modules); compileall writes the same .pyc files on every core.  Like pip, it leaves a module that does not compile

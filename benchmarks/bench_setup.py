@@ -41,6 +41,25 @@ def packages(python):
     return {line for line in out.splitlines() if line.split("==")[0] not in LEFT_OUT}
 
 
+def installed_by(python):
+    """Which tool installed torch in ``python``'s environment: its ``INSTALLER`` file (PEP 376), or None."""
+    code = "import importlib.metadata as m; print((m.distribution('torch').read_text('INSTALLER') or '').strip())"
+    out = subprocess.run([python, "-c", code], capture_output=True, text=True).stdout.strip()
+    return out or None
+
+
+def installer_problem(requested, recorded):
+    """One sentence when ``make setup INSTALLER=requested`` did not install with it, else None.
+
+    The Makefile hands over to pip where uv fails, and a commit from before INSTALLER ignores it: the
+    time would then be pip's (or uv's failure plus pip's), under uv's name.
+    """
+    if recorded == requested:
+        return None
+    return (f"make setup INSTALLER={requested} installed with {recorded or 'an unknown installer'}"
+            f" (uv failed and pip took over, or this commit's Makefile has no INSTALLER): no figure for {requested}")
+
+
 def setup_once(commit, installer, log, torch_rounds):
     """Wall seconds of ``make setup INSTALLER=installer`` in a new clone with empty caches; its packages."""
     scratch = tempfile.mkdtemp(prefix=f"bench-setup-{installer}-")
@@ -49,12 +68,19 @@ def setup_once(commit, installer, log, torch_rounds):
         os.mkdir(cache)
         run(["git", "clone", "--quiet", "--no-checkout", ROOT, clone], ROOT, log)
         run(["git", "checkout", "--quiet", commit], clone, log)
+        caller = os.environ.get("XDG_CACHE_HOME")
         os.environ["XDG_CACHE_HOME"] = cache   # run() passes this process's environment on
         try:
             seconds = run(["make", "setup", f"INSTALLER={installer}"], clone, log)
         finally:
-            os.environ.pop("XDG_CACHE_HOME")
+            if caller is None:
+                os.environ.pop("XDG_CACHE_HOME")
+            else:
+                os.environ["XDG_CACHE_HOME"] = caller
         python = os.path.join(clone, ".venv", "bin", "python")
+        problem = installer_problem(installer, installed_by(python))
+        if problem:
+            bench_suite.fail(problem)
         torch = import_torch(python, torch_rounds) if torch_rounds else []
         return seconds, packages(python), torch
     finally:

@@ -43,8 +43,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TARGET_SECONDS = 600
 TORCH_AT_TARGET = 2.3
 # The caller's settings that would change what `make test` runs or how its output reads.
+# The installers' own cache settings would defeat the empty caches (XDG_CACHE_HOME).
 UNSET = ("JOBS", "VENV", "PYTHON", "PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "MAKEFLAGS", "MFLAGS", "MAKELEVEL",
-         "PYTEST_ADDOPTS", "PYTEST_PLUGINS", "FORCE_COLOR", "PY_COLORS", "NO_COLOR")
+         "PYTEST_ADDOPTS", "PYTEST_PLUGINS", "FORCE_COLOR", "PY_COLORS", "NO_COLOR", "INSTALLER",
+         "PIP_CACHE_DIR", "PIP_NO_CACHE_DIR", "UV_CACHE_DIR", "UV_NO_CACHE", "UV_LINK_MODE", "MPLCONFIGDIR")
 LOG = None
 PROG = os.path.splitext(os.path.basename(sys.argv[0]))[0] or "bench_suite"   # bench_setup.py reuses these helpers
 
@@ -193,7 +195,7 @@ def main():
         if not args.keep:
             shutil.rmtree(clone, ignore_errors=True)
             if os.path.exists(clone):
-                print(f"bench_suite: could not remove all of {clone}", file=sys.stderr)
+                print(f"{PROG}: could not remove all of {clone}", file=sys.stderr)
     with open(LOG, encoding="utf-8", errors="replace") as f:
         summary = pytest_summary(f.read())
     torch = statistics.median(before + after)
