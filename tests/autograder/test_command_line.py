@@ -108,3 +108,66 @@ def test_the_makefile_calls_the_new_commands(target, command):
     out = _make("-n", *target)
     assert command in out, out
     assert "-m platforms." not in out and "-m release." not in out
+
+
+def _fake_venv(tmp_path, uv_works):
+    """A .venv whose pip, uv and python only write down how they were called (nothing is installed)."""
+    venv, log = tmp_path / "venv", tmp_path / "calls.log"
+    (venv / "bin").mkdir(parents=True)
+    scripts = {
+        "python": 'echo "python $*" >> "$LOG"; [ "$1" = -c ] && echo "$LOG.purelib"; exit 0',
+        # no wheel of uv here (the case the Makefile falls back for), unless uv_works
+        "pip": 'echo "pip $*" >> "$LOG"; case "$*" in *uv==*) exit %d;; esac; exit 0' % (0 if uv_works else 1),
+        "uv": 'echo "uv $*" >> "$LOG"; exit 0',
+    }
+    for name, body in scripts.items():
+        path = venv / "bin" / name
+        path.write_text(f"#!/bin/sh\n{body}\n")
+        path.chmod(0o755)
+    return venv, log
+
+
+def _setup(venv, log, *args, env=None):
+    make = shutil.which("make") or pytest.skip("no make")
+    return subprocess.run([make, "setup", f"VENV={venv}", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=60, env={**os.environ, "LOG": str(log), **(env or {})})
+
+
+def _calls(log):
+    return [line.split()[0] + " " + line.split()[1] for line in log.read_text().splitlines()]
+
+
+@pytest.mark.slow
+def test_make_setup_installs_with_uv_and_pip_takes_over_with_one_line_where_uv_cannot(tmp_path):
+    venv, log = _fake_venv(tmp_path / "works", uv_works=True)
+    proc = _setup(venv, log)
+    assert proc.returncode == 0, proc.stderr
+    assert _calls(log)[:2] == ["pip install", "uv pip"] and "pip takes over" not in proc.stderr
+    assert "pip install --quiet --upgrade pip" not in log.read_text()
+    assert (venv / ".installed").exists()
+
+    venv, log = _fake_venv(tmp_path / "fails", uv_works=False)
+    proc = _setup(venv, log)
+    assert proc.returncode == 0, proc.stderr
+    assert "make setup: uv could not install the packages; pip installs them instead (slower)" in proc.stderr
+    calls = log.read_text().splitlines()
+    assert "--only-binary=:all:" in calls[0], "uv is never built from source"
+    assert not any(c.startswith("uv ") for c in calls)
+    assert calls[1:3] == ["pip install --quiet --upgrade pip", "pip install --quiet --no-compile -e .[dev]"]
+
+
+@pytest.mark.slow
+def test_make_setup_takes_installer_from_the_command_line_only_and_refuses_an_unknown_one(tmp_path):
+    venv, log = _fake_venv(tmp_path / "pip", uv_works=True)
+    proc = _setup(venv, log, "INSTALLER=pip")
+    assert proc.returncode == 0, proc.stderr
+    assert not any("uv" in c for c in log.read_text().splitlines()), "INSTALLER=pip never asks for uv"
+
+    venv, log = _fake_venv(tmp_path / "environment", uv_works=True)
+    proc = _setup(venv, log, env={"INSTALLER": "something else"})   # someone else's variable
+    assert proc.returncode == 0, proc.stderr
+    assert _calls(log)[:2] == ["pip install", "uv pip"]
+
+    proc = _setup(venv, log, "INSTALLER=conda")
+    assert proc.returncode == 2 and "INSTALLER must be uv or pip, not 'conda'" in proc.stderr
+    assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
