@@ -127,6 +127,10 @@ def notebook_name(assignment):
     return names[0] if names else ""
 
 
+RELEASE_POINTER = ("to read your score are in your repository on GitHub: its README goes on here.")
+TEMPLATE_POINTER = "to read your score on GitHub follow below."
+
+
 def render_readme(rubric, release_readme=None, counts=None, notebook=""):
     """The student README: the release's own (if any) followed by the grading section.
 
@@ -158,6 +162,9 @@ def render_readme(rubric, release_readme=None, counts=None, notebook=""):
         grading = grading.replace(key, value)
     if release_readme is None:
         return read("STUDENT_README.md").replace("@GRADING@", grading)
+    # The release's README (also read without this section, e.g. from nbgrader) points to the repository
+    # on GitHub; here, in that repository, the section follows at once.
+    release_readme = release_readme.replace(RELEASE_POINTER, TEMPLATE_POINTER)
     return release_readme.rstrip("\n") + "\n\n" + grading
 
 

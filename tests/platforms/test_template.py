@@ -20,6 +20,7 @@ import pytest
 from pathlib import Path
 
 from platforms import common
+from platforms import template as template_mod
 from support import offline_env, platform_tools as testing
 from support.submissions import build_submission, load as load_catalogue
 
@@ -68,8 +69,9 @@ def test_template_has_the_student_release_and_the_grading_workflow(template):
         if set(Path(rel).parts) & common.EXCLUDE_DIRS or rel.endswith(".pyc"):
             continue
         shipped = (template / rel).read_text(encoding="utf-8", errors="replace")
-        if rel == "README.md":  # the release's README, then how grading works on GitHub
-            assert shipped.startswith(text.rstrip("\n")) and len(shipped) > len(text)
+        if rel == "README.md":  # the release's README (its last line says the section follows), then the section
+            release = text.rstrip("\n").replace(template_mod.RELEASE_POINTER, template_mod.TEMPLATE_POINTER)
+            assert shipped.startswith(release) and len(shipped) > len(text)
         else:
             assert shipped == text, f"{rel} differs"
     torch_cpu = (template / "ci/torch-cpu.txt").read_text()
@@ -455,3 +457,15 @@ def test_the_readme_says_how_students_are_graded(template):
         assert sum(shares) == check.points and len(shares) == n, line
     # The push example commits the notebook.
     assert re.search(r"git add lab6_generative lab6_vae\.ipynb|git add -A", readme)
+
+
+def test_each_readme_says_where_the_grading_section_is(template):
+    """The release's README alone (from nbgrader, say) has no grading section and says where it is; the
+    repository's says it follows, and it does, at once."""
+    release = (ROOT / "assignment" / "README.md").read_text()
+    assert release.rstrip().endswith("to read your score are in your repository on GitHub: its README goes on here.")
+    assert "follow below" not in release
+    readme = (template / "README.md").read_text()
+    assert "goes on here" not in readme
+    after = readme.split("to read your score on GitHub follow below.\n", 1)[1]
+    assert after.lstrip("\n").startswith("## Your repository on GitHub"), after[:200]
