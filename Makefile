@@ -35,14 +35,13 @@ setup: $(VENV)/.installed
 
 # torch and torchvision are installed together from the package index: its
 # torchvision only works with its own torch build.
-# INSTALLER=uv (the default) or pip.  Both install the same versions of the same packages (compared by
-# benchmarks/bench_setup.py on every run); uv downloads and unpacks on every core, pip one file at a
-# time (a new .venv with empty caches: figures in README.md, Development).  uv does not read pip's
-# configuration files: where it cannot install (no wheel of uv for this machine, an index only pip is
-# configured for), pip does, after one line that says so.
-# Only the command line sets it (an INSTALLER in the environment is someone else's), and it applies to a
-# new .venv (make clean first).  uv waits as long as pip is told to here (PIP_DEFAULT_TIMEOUT) for a
-# slow index; uv itself is taken as a wheel only (never built from source: pip takes over instead).
+# INSTALLER=uv (the default) or pip, from the command line only (an INSTALLER in the environment is
+# someone else's), for a new .venv (make clean first).  Both install the same versions of the same
+# packages (benchmarks/bench_setup.py compares them each time it runs); uv downloads and unpacks on
+# every core, pip one file at a time (figures in README.md, Development).  uv reads none of pip's
+# configuration but its timeout (PIP_DEFAULT_TIMEOUT), passed on here.  Where uv cannot install (no
+# wheel of uv for this machine: it is never built from source; an index only pip is configured for),
+# pip does, after one line that says so.
 ifneq ($(origin INSTALLER),command line)
 INSTALLER := uv
 endif
@@ -62,8 +61,9 @@ else
 	{ $(UV_SETUP); } || { echo "make setup: uv could not install the packages; pip installs them instead (slower)" >&2; $(PIP_SETUP); }
 endif
 	@# Both install without compiling (pip would compile one file at a time: a minute for torch's 13k
-	@# modules); compileall writes the same .pyc files on every core.  Like pip, it leaves a module that does not compile
-	@# (torch ships a few for newer Pythons) to be compiled when imported: hence -qq and `|| true`.
+	@# modules); compileall writes the same .pyc files on every core.  Like pip, it leaves a module that
+	@# does not compile (torch ships a few for newer Pythons) to be compiled when imported: hence -qq and
+	@# `|| true`.
 	@# It skips the installed packages' own test suites (their folders test/ and tests/: 2,300 of
 	@# 12,900 modules, sympy's, scipy's, scikit-learn's...), which nothing here imports: 25 s instead
 	@# of 34 s on one new .venv, one run each.

@@ -127,7 +127,7 @@ def notebook_name(assignment):
     return names[0] if names else ""
 
 
-RELEASE_POINTER = ("to read your score are in your repository on GitHub: its README goes on here.")
+RELEASE_POINTER = "to read your score are in your repository on GitHub, whose README goes on from here."
 TEMPLATE_POINTER = "to read your score on GitHub follow below."
 
 

@@ -463,9 +463,9 @@ def test_each_readme_says_where_the_grading_section_is(template):
     """The release's README alone (from nbgrader, say) has no grading section and says where it is; the
     repository's says it follows, and it does, at once."""
     release = (ROOT / "assignment" / "README.md").read_text()
-    assert release.rstrip().endswith("to read your score are in your repository on GitHub: its README goes on here.")
+    assert release.rstrip().endswith(template_mod.RELEASE_POINTER) and "on GitHub, whose README" in release
     assert "follow below" not in release
     readme = (template / "README.md").read_text()
-    assert "goes on here" not in readme
+    assert "goes on from here" not in readme
     after = readme.split("to read your score on GitHub follow below.\n", 1)[1]
     assert after.lstrip("\n").startswith("## Your repository on GitHub"), after[:200]
